@@ -1,0 +1,322 @@
+#include "api/http_server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <fstream>
+#include <set>
+
+#include "utils/log.h"
+
+namespace ciro::api {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using net::awaitable;
+using net::use_awaitable;
+constexpr auto tuple_awaitable = net::as_tuple(use_awaitable);
+
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2])));
+      i += 2;
+    } else if (plus_is_space && s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+HttpRequest convert(http::request<http::string_body>&& req, const std::string& remote) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  std::string_view target(r.target);
+  auto q = target.find('?');
+  r.path = percent_decode(target.substr(0, q), false);
+  if (q != std::string_view::npos) {
+    std::string_view qs = target.substr(q + 1);
+    while (!qs.empty()) {
+      auto amp = qs.find('&');
+      std::string_view kv = qs.substr(0, amp);
+      auto eq = kv.find('=');
+      std::string key = percent_decode(kv.substr(0, eq), true);
+      std::string value = eq == std::string_view::npos ? "" : percent_decode(kv.substr(eq + 1), true);
+      if (!key.empty()) r.query[key] = value;
+      if (amp == std::string_view::npos) break;
+      qs.remove_prefix(amp + 1);
+    }
+  }
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(f.value());
+  }
+  r.body = std::move(req.body());
+  r.remote = remote;
+  return r;
+}
+
+std::optional<tcp::endpoint> parse_endpoint(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  auto ip = net::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  try {
+    int port = std::stoi(address.substr(colon + 1));
+    if (port < 0 || port > 65535) return std::nullopt;
+    return tcp::endpoint(ip, static_cast<unsigned short>(port));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  net::any_io_executor executor;
+  HttpServerOptions options;
+  Handler handler;
+  tcp::acceptor acceptor;
+  std::set<std::shared_ptr<beast::tcp_stream>> connections;
+  bool stopped = false;
+  std::shared_ptr<spdlog::logger> log = utils::logger("api");
+
+  Impl(net::any_io_executor ex, HttpServerOptions opts, Handler h)
+      : executor(ex), options(std::move(opts)), handler(std::move(h)), acceptor(ex) {}
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(tuple_awaitable);
+      if (ec) {
+        if (stopped || ec == net::error::operation_aborted) break;
+        log->warn("accept failed: {}", ec.message());
+        continue;
+      }
+      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+      if (connections.size() >= options.max_connections) {
+        net::co_spawn(executor, reject_busy(stream), net::detached);
+        continue;
+      }
+      connections.insert(stream);
+      net::co_spawn(executor, session(stream), net::detached);
+    }
+  }
+
+  awaitable<void> reject_busy(std::shared_ptr<beast::tcp_stream> stream) {
+    auto self = shared_from_this();
+    http::response<http::string_body> res{http::status::service_unavailable, 11};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::retry_after, "1");
+    res.body() = R"({"error":{"code":"too_many_connections","message":"connection limit reached; retry later"}})" "\n";
+    res.keep_alive(false);
+    res.prepare_payload();
+    stream->expires_after(std::chrono::seconds(5));
+    co_await http::async_write(*stream, res, tuple_awaitable);
+    beast::error_code ignored;
+    stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  template <typename Body>
+  static awaitable<beast::error_code> write_simple(beast::tcp_stream& stream, http::response<Body>& res) {
+    auto [ec, n] = co_await http::async_write(stream, res, tuple_awaitable);
+    co_return ec;
+  }
+
+  awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream) {
+    auto self = shared_from_this();
+    beast::flat_buffer buffer;
+    std::string remote;
+    {
+      beast::error_code ec;
+      auto ep = stream->socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    while (!stopped) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options.body_limit);
+      parser.header_limit(16 * 1024);
+      stream->expires_after(options.request_timeout);
+      auto [ec, n] = co_await http::async_read(*stream, buffer, parser, tuple_awaitable);
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          auto res = make_plain(error_response(413, "body_too_large",
+                                               "request body is larger than the limit of " +
+                                                   std::to_string(options.body_limit) + " bytes (api.body_limit)"),
+                                11, false);
+          co_await write_simple(*stream, res);
+        } else if (ec == http::error::header_limit) {
+          auto res = make_plain(error_response(431, "headers_too_large", "request headers exceed 16 KiB"), 11, false);
+          co_await write_simple(*stream, res);
+        } else if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::operation_aborted &&
+                   ec != net::error::eof && ec != net::error::connection_reset && !stopped && n > 0) {
+          auto res = make_plain(error_response(400, "bad_request", "malformed HTTP request: " + ec.message()), 11, false);
+          co_await write_simple(*stream, res);
+        }
+        break;
+      }
+      auto req = parser.release();
+      const bool keep_alive = req.keep_alive();
+      const unsigned version = req.version();
+      const bool head = req.method() == http::verb::head;
+      HttpRequest request = convert(std::move(req), remote);
+      stream->expires_never();
+      HttpResponse response;
+      try {
+        response = co_await handler(std::move(request));
+      } catch (const std::exception& e) {
+        log->error("handler threw: {}", e.what());
+        response = error_response(500, "internal", "internal error");
+      }
+      beast::error_code wec;
+      if (response.stream || !response.file.empty()) {
+        wec = co_await write_streamed(*stream, std::move(response), version, head);
+        if (wec || !keep_alive) break;
+        continue;
+      }
+      auto res = make_plain(std::move(response), version, keep_alive);
+      if (head) {
+        http::response<http::empty_body> h{res.result(), version};
+        h.base() = res.base();
+        h.content_length(res.body().size());
+        stream->expires_after(options.request_timeout);
+        wec = co_await write_simple(*stream, h);
+      } else {
+        stream->expires_after(options.request_timeout);
+        wec = co_await write_simple(*stream, res);
+      }
+      if (wec || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    connections.erase(stream);
+  }
+
+  static http::response<http::string_body> make_plain(HttpResponse r, unsigned version, bool keep_alive) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "ciro-worker");
+    res.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.body() = std::move(r.body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    return res;
+  }
+
+  // Chunked transfer: the header, then one chunk per piece the stream yields.
+  awaitable<beast::error_code> write_streamed(beast::tcp_stream& stream, HttpResponse r, unsigned version, bool head) {
+    http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "ciro-worker");
+    res.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    stream.expires_after(options.request_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream, sr, tuple_awaitable);
+    if (ec || head) co_return ec;
+    BodyStream source = std::move(r.stream);
+    std::shared_ptr<std::ifstream> file;
+    if (!r.file.empty()) {
+      file = std::make_shared<std::ifstream>(r.file, std::ios::binary);
+    }
+    std::string piece;
+    for (;;) {
+      std::optional<std::string> next;
+      if (file) {
+        piece.resize(64 * 1024);
+        file->read(piece.data(), static_cast<std::streamsize>(piece.size()));
+        piece.resize(static_cast<std::size_t>(file->gcount()));
+        if (!piece.empty()) next = std::move(piece);
+      } else {
+        next = co_await source();
+      }
+      if (!next || stopped) break;
+      if (next->empty()) continue;
+      stream.expires_after(options.request_timeout);
+      auto [wec, wn] = co_await net::async_write(stream, http::make_chunk(net::buffer(*next)), tuple_awaitable);
+      if (wec) co_return wec;
+    }
+    auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), tuple_awaitable);
+    co_return lec;
+  }
+};
+
+HttpServer::HttpServer(net::any_io_executor executor, HttpServerOptions options, Handler handler)
+    : m_impl(std::make_shared<Impl>(executor, std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<void> HttpServer::start() {
+  auto ep = parse_endpoint(m_impl->options.bind_address);
+  if (!ep) {
+    return Error(Errc::invalid_argument, "bind address '" + m_impl->options.bind_address + "' is not IP:port");
+  }
+  beast::error_code ec;
+  auto& a = m_impl->acceptor;
+  a.open(ep->protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(*ep, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(Errc::io, "cannot listen on " + m_impl->options.bind_address + ": " + ec.message());
+  }
+  net::co_spawn(m_impl->executor, m_impl->accept_loop(), net::detached);
+  return {};
+}
+
+void HttpServer::stop() {
+  if (!m_impl || m_impl->stopped) return;
+  m_impl->stopped = true;
+  beast::error_code ec;
+  m_impl->acceptor.close(ec);
+  for (const auto& c : m_impl->connections) {
+    c->socket().shutdown(tcp::socket::shutdown_both, ec);
+    c->socket().close(ec);
+  }
+}
+
+std::uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  auto ep = m_impl->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+std::string HttpServer::local_address() const {
+  beast::error_code ec;
+  auto ep = m_impl->acceptor.local_endpoint(ec);
+  if (ec) return "";
+  auto host = ep.address().to_string();
+  if (ep.address().is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(ep.port());
+}
+
+std::size_t HttpServer::active_connections() const { return m_impl->connections.size(); }
+
+}  // namespace ciro::api
