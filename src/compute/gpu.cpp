@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace ciro::compute {
@@ -65,6 +66,45 @@ void append_note(std::string& note, const std::string& text) {
 }
 
 }  // namespace
+
+Result<GpuMemoryLimit> parse_gpu_memory_limit(std::string_view text) {
+  auto bad = [&]() {
+    return make_error(Errc::invalid_argument, "gpu.memory_limit: \"" + std::string(text) +
+                                                  "\" is not a percentage (\"80%\") or a size (\"8GB\", \"8GiB\", bytes)");
+  };
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  std::size_t digits = 0;
+  bool dot = false;
+  while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || (text[digits] == '.' && !dot))) {
+    dot = dot || text[digits] == '.';
+    ++digits;
+  }
+  if (digits == 0 || (digits == 1 && dot)) return bad();
+  double number = std::strtod(std::string(text.substr(0, digits)).c_str(), nullptr);
+  std::string unit(text.substr(digits));
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  GpuMemoryLimit limit;
+  if (unit == "%") {
+    if (number <= 0.0 || number > 100.0) return bad();
+    limit.fraction = number / 100.0;
+    return limit;
+  }
+  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  static const std::pair<const char*, double> UNITS[] = {
+      {"", 1.0},     {"B", 1.0},           {"KB", 1e3},           {"MB", 1e6},
+      {"GB", 1e9},   {"TB", 1e12},         {"KIB", 1024.0},       {"MIB", 1048576.0},
+      {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
+  for (const auto& [name, scale] : UNITS) {
+    if (unit == name) {
+      double bytes = number * scale;
+      if (bytes < 1.0 || bytes > 1.8e19) return bad();
+      limit.bytes = static_cast<std::uint64_t>(bytes);
+      return limit;
+    }
+  }
+  return bad();
+}
 
 struct GpuManager::Nvml {
   InitFn init = nullptr;
@@ -153,6 +193,9 @@ void GpuManager::load() {
     count = 0;
   }
 
+  if (std::find(m_options.devices.begin(), m_options.devices.end(), "all") != m_options.devices.end()) {
+    m_options.devices.clear();
+  }
   std::vector<bool> entry_matched(m_options.devices.size(), false);
   for (unsigned i = 0; i < count; ++i) {
     nvmlDevice_t handle = nullptr;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "utils/result.h"
@@ -25,9 +26,14 @@ struct GpuMemoryLimit {
   std::optional<std::uint64_t> bytes;   ///< absolute cap per GPU ("8GB"); the smaller of the two wins
 };
 
+/// Parses [gpu] memory_limit: "80%" (a share of each GPU, 0-100%), or an absolute size per GPU:
+/// plain bytes, or a number with KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB (powers of
+/// 1024), e.g. "8GB" = 8,000,000,000 bytes. Fails (invalid_argument) saying what is allowed.
+Result<GpuMemoryLimit> parse_gpu_memory_limit(std::string_view text);
+
 struct GpuOptions {
   bool enabled = true;                        ///< false: offer no GPU and do not load NVML
-  std::vector<std::string> devices;           ///< empty = all; entries are indexes ("0") or UUIDs
+  std::vector<std::string> devices;           ///< empty or ["all"] = all; else indexes ("0") or UUIDs
   GpuMemoryLimit memory_limit;                ///< memory offered per GPU
   double utilization_threshold = 0.9;         ///< choose() skips GPUs busier than this (0..1)
   std::string library = "libnvidia-ml.so.1";  ///< dlopen name or full path (tests load a fake)

@@ -212,5 +212,45 @@ TEST(GpuManager, ChooseRespectsMemoryAndReturnsUuids) {
   EXPECT_FALSE(gpus.choose(2, 30 * GIB, {}).ok());
 }
 
+TEST(GpuManager, DevicesAllMeansEveryGpu) {
+  // given devices = ["all"] / when the manager starts / then both GPUs are offered and the note is empty
+  GpuOptions o = fake_options();
+  o.devices = {"all"};
+  GpuManager gpus(o);
+  EXPECT_EQ(gpus.offered_count(), 2u);
+  EXPECT_EQ(gpus.note(), "");
+}
+
+TEST(GpuMemoryLimitParse, PercentagesAndSizes) {
+  // given config strings / when parsed / then a fraction or bytes per GPU; nonsense is refused naming the key
+  auto pct = parse_gpu_memory_limit("80%");
+  ASSERT_TRUE(pct.ok());
+  EXPECT_DOUBLE_EQ(pct->fraction, 0.8);
+  EXPECT_FALSE(pct->bytes.has_value());
+  EXPECT_EQ(parse_gpu_memory_limit("8GB")->bytes, 8'000'000'000ull);
+  EXPECT_EQ(parse_gpu_memory_limit("8GiB")->bytes, 8 * GIB);
+  EXPECT_EQ(parse_gpu_memory_limit("1.5 gib")->bytes, GIB + GIB / 2);
+  EXPECT_EQ(parse_gpu_memory_limit("4096")->bytes, 4096u);
+  EXPECT_DOUBLE_EQ(parse_gpu_memory_limit("8GB")->fraction, 1.0);
+  for (const char* bad : {"", "%", "0%", "120%", "8XB", "-1GB", "GB", "1.2.3GB"}) {
+    auto r = parse_gpu_memory_limit(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("gpu.memory_limit"), std::string::npos);
+  }
+}
+
+TEST(GpuManager, RealDriverWhenPresent) {
+  // given this machine's own libnvidia-ml.so.1 / when loaded / then each GPU has a UUID, a name and memory (skipped without a driver)
+  GpuManager gpus(GpuOptions{});
+  if (!gpus.available()) GTEST_SKIP() << "no NVIDIA driver here: " << gpus.note();
+  EXPECT_FALSE(gpus.driver_version().empty());
+  for (const GpuDevice& d : gpus.snapshot()) {
+    EXPECT_EQ(d.uuid.rfind("GPU-", 0), 0u) << d.uuid;
+    EXPECT_FALSE(d.name.empty());
+    EXPECT_GT(d.memory_total, 0u);
+    EXPECT_LE(d.memory_used, d.memory_total);
+  }
+}
+
 }  // namespace
 }  // namespace ciro::compute
