@@ -1,0 +1,461 @@
+#include "compute/docker_executor.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <fstream>
+
+#include "compute/docker_json.h"
+#include "compute/docker_logs.h"
+#include "compute/docker_output.h"
+#include "compute/tar_reader.h"
+
+namespace ciro::compute {
+namespace {
+
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// A one-shot flag a coroutine can wait for, with a deadline. One waiter at a time.
+class Event {
+ public:
+  explicit Event(net::any_io_executor ex) : m_timer(std::move(ex)) {}
+  void set() {
+    m_set = true;
+    m_timer.cancel();
+  }
+  bool is_set() const noexcept { return m_set; }
+  /// True when set, false when the deadline passed first.
+  net::awaitable<bool> wait_until(Clock::time_point deadline) {
+    while (!m_set && Clock::now() < deadline) {
+      m_timer.expires_at(deadline);
+      co_await m_timer.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    co_return m_set;
+  }
+
+ private:
+  net::steady_timer m_timer;
+  bool m_set = false;
+};
+
+std::string http_failure(const char* what, const HttpResponse& r) {
+  return std::string(what) + " failed (HTTP " + std::to_string(r.status) + "): " + engine_message(r.body);
+}
+
+}  // namespace
+
+struct DockerExecutor::Job {
+  Job(net::any_io_executor ex, UnixHttpClient client, std::uint64_t max_log_bytes)
+      : http(std::move(client)), wake(ex), wait_done(ex), logs_done(ex), demux(max_log_bytes) {}
+
+  UnixHttpClient http;        // a copy: helper coroutines never touch the executor object
+  Event wake;                 // the container stopped (wait returned) or cancel() was called
+  bool cancelled = false;
+  bool killed = false;        // we killed it (timeout or cancel): exit 137 is then not an OOM
+  std::optional<EndReason> forced;  // reason decided by supervision (timeout, cancelled, engine_error)
+
+  Event wait_done;
+  bool wait_finished = false;
+  Result<int> wait_result = Error(Errc::internal, "wait not finished");
+
+  Event logs_done;
+  std::shared_ptr<HttpStream> log_stream;
+  LogDemuxer demux;
+  std::ofstream out_file;
+  std::ofstream err_file;
+  std::string log_error;
+};
+
+namespace {
+
+net::awaitable<void> wait_container(std::shared_ptr<DockerExecutor::Job> job, std::string target, milliseconds timeout) {
+  auto r = co_await job->http.request("POST", std::move(target), std::nullopt, timeout);
+  if (!r) {
+    job->wait_result = std::move(r).error();
+  } else if (r->status != 200) {
+    job->wait_result = make_error(Errc::engine, http_failure("wait", *r));
+  } else {
+    job->wait_result = parse_wait_reply(r->body);
+  }
+  job->wait_finished = true;
+  job->wait_done.set();
+  job->wake.set();
+}
+
+net::awaitable<void> follow_logs(std::shared_ptr<DockerExecutor::Job> job, std::string target, milliseconds header_timeout) {
+  auto opened = co_await job->http.open("GET", std::move(target), std::nullopt, header_timeout);
+  if (!opened) {
+    job->log_error = "logs: " + opened.error().to_string();
+    job->logs_done.set();
+    co_return;
+  }
+  std::shared_ptr<HttpStream> stream = std::move(opened).value();
+  if (stream->status() != 200) {
+    auto body = co_await stream->read_all(64 << 10, header_timeout);
+    job->log_error = "logs failed (HTTP " + std::to_string(stream->status()) + "): " +
+                     (body ? engine_message(*body) : body.error().to_string());
+    job->logs_done.set();
+    co_return;
+  }
+  job->log_stream = stream;
+  DockerExecutor::Job* j = job.get();
+  auto sink = [j](LogDemuxer::Stream s, std::string_view data) {
+    std::ofstream& f = s == LogDemuxer::STDERR ? j->err_file : j->out_file;
+    if (f.is_open()) f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  };
+  std::vector<char> buf(64 << 10);
+  while (true) {
+    auto n = co_await stream->read(std::span<char>(buf), milliseconds{0});
+    if (!n) {
+      if (n.error().code != Errc::cancelled) job->log_error = "logs: " + n.error().to_string();
+      break;
+    }
+    if (*n == 0) break;
+    auto fed = job->demux.feed(std::string_view(buf.data(), *n), sink);
+    if (!fed) {
+      job->log_error = fed.error().to_string();
+      break;
+    }
+  }
+  job->out_file.flush();
+  job->err_file.flush();
+  job->log_stream.reset();
+  job->logs_done.set();
+}
+
+}  // namespace
+
+DockerExecutor::DockerExecutor(net::any_io_executor ex, DockerOptions options)
+    : m_ex(ex), m_options(std::move(options)), m_http(ex, m_options.socket) {}
+
+DockerExecutor::~DockerExecutor() = default;
+
+std::string DockerExecutor::api(std::string_view path) const { return "/" + m_options.api_version + std::string(path); }
+
+std::shared_ptr<DockerExecutor::Job> DockerExecutor::register_job(const std::string& job_id) {
+  if (m_jobs.count(job_id) != 0) return nullptr;
+  auto job = std::make_shared<Job>(m_ex, m_http, 0);
+  m_jobs[job_id] = job;
+  return job;
+}
+
+void DockerExecutor::unregister_job(const std::string& job_id, const std::shared_ptr<Job>& job) {
+  auto it = m_jobs.find(job_id);
+  if (it != m_jobs.end() && it->second == job) m_jobs.erase(it);
+}
+
+bool DockerExecutor::cancel(const std::string& job_id) {
+  auto it = m_jobs.find(job_id);
+  if (it == m_jobs.end()) return false;
+  it->second->cancelled = true;
+  it->second->wake.set();
+  return true;
+}
+
+net::awaitable<Result<RunOutcome>> DockerExecutor::run(ContainerSpec spec) {
+  if (!valid_name_part(spec.job_id)) {
+    co_return make_error(Errc::invalid_argument, "spec.job_id: must match [A-Za-z0-9][A-Za-z0-9_.-]* (got '" + spec.job_id + "')");
+  }
+  if (spec.image.empty()) co_return make_error(Errc::invalid_argument, "spec.image: must not be empty");
+  std::string job_id = spec.job_id;
+  auto job = register_job(job_id);
+  if (!job) co_return make_error(Errc::conflict, "job " + job_id + " is already running on this executor");
+  job->demux = LogDemuxer(spec.max_log_bytes);
+  auto result = co_await run_job(job, std::move(spec));
+  unregister_job(job_id, job);
+  co_return result;
+}
+
+net::awaitable<Result<RunOutcome>> DockerExecutor::run_job(std::shared_ptr<Job> job, ContainerSpec spec) {
+  RunOutcome out;
+  auto local_start = std::chrono::system_clock::now();
+  const auto timeout = m_options.request_timeout;
+  std::string name = "ciro-" + spec.job_id;
+  auto created = co_await m_http.request("POST", api("/containers/create?name=" + url_encode(name)),
+                                         build_create_body(spec).dump(), timeout);
+  // Nothing attempted yet: an unreachable engine is the caller's error, not the job's outcome.
+  if (!created) co_return std::move(created).error();
+  auto finished_now = [&out, local_start] {
+    out.started_at = local_start;
+    out.finished_at = std::chrono::system_clock::now();
+  };
+  if (created->status == 404) {
+    out.detail = "image " + spec.image + " not found on the engine (" + engine_message(created->body) + ")";
+    finished_now();
+    co_return out;
+  }
+  if (created->status == 409) {
+    out.detail = "container " + name + " already exists on the engine: " + engine_message(created->body);
+    finished_now();
+    co_return out;
+  }
+  if (created->status != 201 && created->status != 200) {
+    out.detail = http_failure("container create", *created);
+    finished_now();
+    co_return out;
+  }
+  auto id = parse_create_reply(created->body);
+  if (!id) {
+    out.detail = id.error().message;
+    finished_now();
+    co_return out;
+  }
+  out.container_id = *id;
+  if (job->cancelled) {
+    out.reason = EndReason::cancelled;
+    out.detail = "cancelled before the container started";
+    finished_now();
+    co_return out;
+  }
+
+  auto started = co_await m_http.request("POST", api("/containers/" + *id + "/start"), std::nullopt, timeout);
+  if (!started || (started->status != 204 && started->status != 304)) {
+    out.detail = started ? http_failure("container start", *started) : "container start: " + started.error().to_string();
+    finished_now();
+    co_return out;
+  }
+  auto deadline = Clock::now() + spec.timeout;
+  co_await supervise(job, spec, *id, deadline, /*append=*/false, "", &out);
+  co_await finish(job, std::move(spec), *id, local_start, &out);
+  co_return out;
+}
+
+net::awaitable<void> DockerExecutor::supervise(std::shared_ptr<Job> job, ContainerSpec spec, std::string id,
+                                               Clock::time_point deadline, bool append, std::string since,
+                                               RunOutcome* out) {
+  auto mode = std::ios::binary | (append ? std::ios::app : std::ios::trunc);
+  if (!spec.stdout_file.empty()) job->out_file.open(spec.stdout_file, mode);
+  if (!spec.stderr_file.empty()) job->err_file.open(spec.stderr_file, mode);
+  std::string logs = api("/containers/" + id + "/logs?follow=1&stdout=1&stderr=1");
+  if (!since.empty()) logs += "&since=" + since;
+  // The wait request may legitimately last until the deadline plus the kill grace.
+  auto now = Clock::now();
+  auto wait_timeout = std::chrono::duration_cast<milliseconds>(std::max(deadline - now, Clock::duration::zero())) +
+                      m_options.kill_grace + m_options.request_timeout;
+  net::co_spawn(m_ex, follow_logs(job, std::move(logs), m_options.request_timeout), net::detached);
+  net::co_spawn(m_ex, wait_container(job, api("/containers/" + id + "/wait"), wait_timeout), net::detached);
+
+  co_await job->wake.wait_until(deadline);
+  if (job->wait_finished && !job->wait_result.ok()) {
+    job->forced = EndReason::engine_error;
+    out->detail = "wait: " + job->wait_result.error().to_string();
+  } else if (!job->wait_finished) {
+    job->forced = job->cancelled ? EndReason::cancelled : EndReason::timeout;
+    out->detail = job->cancelled ? "cancelled" : "timeout after " + std::to_string(spec.timeout.count()) + " ms";
+  }
+  if (job->forced) {
+    job->killed = true;
+    auto k = co_await m_http.request("POST", api("/containers/" + id + "/kill"), std::nullopt, m_options.request_timeout);
+    // 404/409: already gone or not running; anything else is worth reporting.
+    if (!k) {
+      out->detail += "; kill: " + k.error().to_string();
+    } else if (k->status != 204 && k->status != 200 && k->status != 404 && k->status != 409) {
+      out->detail += "; " + http_failure("kill", *k);
+    }
+    if (!co_await job->wait_done.wait_until(Clock::now() + m_options.kill_grace)) {
+      out->detail += "; the container did not stop within the kill grace";
+    }
+  }
+  if (!co_await job->logs_done.wait_until(Clock::now() + m_options.log_drain)) {
+    if (job->log_stream) job->log_stream->close();
+    co_await job->logs_done.wait_until(Clock::now() + milliseconds{1000});
+  }
+}
+
+net::awaitable<void> DockerExecutor::finish(std::shared_ptr<Job> job, ContainerSpec spec, std::string id,
+                                            std::chrono::system_clock::time_point local_start, RunOutcome* out) {
+  out->stdout_bytes = job->demux.stdout_bytes();
+  out->stderr_bytes = job->demux.stderr_bytes();
+  out->logs_truncated = job->demux.truncated();
+  job->out_file.close();
+  job->err_file.close();
+
+  auto inspected = co_await m_http.request("GET", api("/containers/" + id + "/json"), std::nullopt, m_options.request_timeout);
+  Result<ContainerState> state = Error(Errc::internal, "");
+  if (!inspected) {
+    state = std::move(inspected).error();
+  } else if (inspected->status != 200) {
+    state = make_error(Errc::engine, http_failure("container inspect", *inspected));
+  } else {
+    state = parse_inspect(inspected->body);
+  }
+
+  if (state) {
+    out->exit_code = state->running ? -1 : state->exit_code;
+    out->started_at = state->started_at.value_or(local_start);
+    out->finished_at = state->finished_at.value_or(std::chrono::system_clock::now());
+    // Podman reports a FinishedAt a few microseconds before StartedAt for very short runs.
+    if (out->finished_at < out->started_at) out->finished_at = out->started_at;
+  } else {
+    if (job->wait_finished && job->wait_result.ok()) out->exit_code = *job->wait_result;
+    out->started_at = local_start;
+    out->finished_at = std::chrono::system_clock::now();
+  }
+
+  if (job->forced) {
+    out->reason = *job->forced;
+  } else if (!state) {
+    out->reason = job->wait_finished && job->wait_result.ok() ? EndReason::exited : EndReason::engine_error;
+    out->detail = "inspect: " + state.error().to_string();
+  } else if (state->running) {
+    out->reason = EndReason::engine_error;
+    out->detail = "the container still runs after wait returned";
+  } else if (state->oom_killed || (out->exit_code == 137 && spec.memory_bytes > 0 && !job->killed)) {
+    // Podman 4.3 reports OOMKilled false even when the memory cgroup killed the process; a
+    // SIGKILL we did not send, with a memory limit set, is the kernel's OOM killer.
+    out->reason = EndReason::out_of_memory;
+    out->detail = "memory limit of " + std::to_string(spec.memory_bytes) + " bytes exceeded";
+  } else {
+    out->reason = EndReason::exited;
+  }
+  if (!job->log_error.empty()) {
+    out->detail += (out->detail.empty() ? "" : "; ") + job->log_error;
+  }
+  co_await collect_output(std::move(spec), std::move(id), out);
+}
+
+net::awaitable<void> DockerExecutor::collect_output(ContainerSpec spec, std::string id, RunOutcome* out) {
+  if (spec.output_dir.empty()) co_return;
+  auto opened = co_await m_http.open("GET", api("/containers/" + id + "/archive?path=/output"), std::nullopt,
+                                     m_options.request_timeout);
+  if (!opened) {
+    out->output_errors.push_back("archive: " + opened.error().to_string());
+    co_return;
+  }
+  std::shared_ptr<HttpStream> stream = std::move(opened).value();
+  if (stream->status() != 200) {
+    auto body = co_await stream->read_all(64 << 10, m_options.request_timeout);
+    out->output_errors.push_back("archive failed (HTTP " + std::to_string(stream->status()) +
+                                 "): " + (body ? engine_message(*body) : body.error().to_string()));
+    co_return;
+  }
+  TarReader reader;
+  OutputExtractor extractor(spec.output_dir, spec.max_output_bytes);
+  std::vector<char> buf(64 << 10);
+  bool stopped = false;
+  while (true) {
+    auto n = co_await stream->read(std::span<char>(buf), m_options.request_timeout);
+    if (!n) {
+      out->output_errors.push_back("archive: " + n.error().to_string());
+      stopped = true;
+      break;
+    }
+    if (*n == 0) break;
+    auto fed = reader.feed(std::string_view(buf.data(), *n), extractor);
+    if (!fed) {
+      if (!extractor.truncated()) out->output_errors.push_back("archive: " + fed.error().to_string());
+      stopped = true;
+      break;
+    }
+    if (reader.at_end()) break;
+  }
+  if (!stopped) {
+    if (auto f = reader.finish(); !f) out->output_errors.push_back("archive: " + f.error().to_string());
+  }
+  stream->close();
+  out->output_truncated = extractor.truncated();
+  for (const auto& e : extractor.errors()) out->output_errors.push_back(e);
+}
+
+net::awaitable<Result<RunOutcome>> DockerExecutor::resume(ContainerSpec spec, std::string container_id) {
+  if (!valid_name_part(spec.job_id)) co_return make_error(Errc::invalid_argument, "spec.job_id: invalid job id");
+  if (!valid_name_part(container_id)) co_return make_error(Errc::invalid_argument, "container_id: invalid id");
+  std::string job_id = spec.job_id;
+  auto job = register_job(job_id);
+  if (!job) co_return make_error(Errc::conflict, "job " + job_id + " is already running on this executor");
+  job->demux = LogDemuxer(spec.max_log_bytes);
+  auto result = co_await resume_job(job, std::move(spec), std::move(container_id));
+  unregister_job(job_id, job);
+  co_return result;
+}
+
+net::awaitable<Result<RunOutcome>> DockerExecutor::resume_job(std::shared_ptr<Job> job, ContainerSpec spec,
+                                                              std::string id) {
+  RunOutcome out;
+  out.container_id = id;
+  auto inspected = co_await m_http.request("GET", api("/containers/" + id + "/json"), std::nullopt, m_options.request_timeout);
+  if (!inspected) co_return std::move(inspected).error();
+  if (inspected->status == 404) {
+    out.detail = "container " + id + " no longer exists on the engine";
+    out.started_at = out.finished_at = std::chrono::system_clock::now();
+    co_return out;
+  }
+  if (inspected->status != 200) {
+    out.detail = http_failure("container inspect", *inspected);
+    out.started_at = out.finished_at = std::chrono::system_clock::now();
+    co_return out;
+  }
+  auto state = parse_inspect(inspected->body);
+  if (!state) {
+    out.detail = state.error().message;
+    out.started_at = out.finished_at = std::chrono::system_clock::now();
+    co_return out;
+  }
+  auto now = std::chrono::system_clock::now();
+  auto local_start = state->started_at.value_or(now);
+  if (state->running) {
+    auto elapsed = now - local_start;
+    auto left = spec.timeout - std::chrono::duration_cast<milliseconds>(elapsed);
+    if (left.count() < 0) left = milliseconds{0};
+    auto since = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+    co_await supervise(job, spec, id, Clock::now() + left, /*append=*/true, since, &out);
+  } else {
+    job->wait_finished = true;
+    job->wait_result = state->exit_code;
+  }
+  co_await finish(job, std::move(spec), id, local_start, &out);
+  co_return out;
+}
+
+net::awaitable<Result<std::vector<OwnedContainer>>> DockerExecutor::list_owned(std::string node_id) {
+  nlohmann::json filters = {{"label", nlohmann::json::array({std::string(LABEL_NODE) + "=" + node_id})}};
+  auto r = co_await m_http.request("GET", api("/containers/json?all=1&filters=" + url_encode(filters.dump())),
+                                   std::nullopt, m_options.request_timeout);
+  if (!r) co_return std::move(r).error();
+  if (r->status != 200) co_return make_error(Errc::engine, http_failure("container list", *r));
+  co_return parse_container_list(r->body);
+}
+
+net::awaitable<Result<void>> DockerExecutor::remove(std::string container_id) {
+  if (!valid_name_part(container_id)) co_return make_error(Errc::invalid_argument, "container_id: invalid id");
+  auto r = co_await m_http.request("DELETE", api("/containers/" + container_id + "?force=1&v=1"), std::nullopt,
+                                   m_options.request_timeout);
+  if (!r) co_return std::move(r).error();
+  if (r->status == 200 || r->status == 204 || r->status == 404) co_return Result<void>{};
+  co_return make_error(Errc::engine, http_failure("container remove", *r));
+}
+
+net::awaitable<Result<EngineInfo>> DockerExecutor::info() {
+  auto r = co_await m_http.request("GET", api("/version"), std::nullopt, m_options.request_timeout);
+  if (!r) co_return std::move(r).error();
+  if (r->status != 200) co_return make_error(Errc::engine, http_failure("version", *r));
+  co_return parse_version(r->body);
+}
+
+net::awaitable<Result<bool>> DockerExecutor::image_exists(std::string image) {
+  if (image.empty() || image.find_first_of("?#% \r\n") != std::string::npos || image.find("..") != std::string::npos) {
+    co_return make_error(Errc::invalid_argument, "image: not a valid image reference: '" + image + "'");
+  }
+  auto r = co_await m_http.request("GET", api("/images/" + image + "/json"), std::nullopt, m_options.request_timeout);
+  if (!r) co_return std::move(r).error();
+  if (r->status == 200) co_return true;
+  if (r->status == 404) co_return false;
+  co_return make_error(Errc::engine, http_failure("image inspect", *r));
+}
+
+net::awaitable<Result<RunOutcome>> DockerExecutor::run_and_remove(ContainerSpec spec) {
+  auto outcome = co_await run(std::move(spec));
+  if (!outcome || outcome->container_id.empty()) co_return outcome;
+  auto removed = co_await remove(outcome->container_id);
+  if (!removed) co_return std::move(removed).error();
+  co_return outcome;
+}
+
+}  // namespace ciro::compute
