@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 namespace ciro::compute {
 namespace {
@@ -237,6 +239,25 @@ TEST(GpuMemoryLimitParse, PercentagesAndSizes) {
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().message.find("gpu.memory_limit"), std::string::npos);
   }
+}
+
+TEST(GpuManager, ConcurrentQueriesAreSafe) {
+  // given one manager shared by four pool threads / when they snapshot, check and choose at once / then every answer is consistent
+  GpuManager gpus(fake_options());
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (gpus.snapshot().size() != 2) ++bad;
+        if (!gpus.check_request(2, GIB).ok()) ++bad;
+        auto c = gpus.choose(1, 0, {UUID1});
+        if (!c.ok() || (*c)[0] != UUID0) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(GpuManager, RealDriverWhenPresent) {
