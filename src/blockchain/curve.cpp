@@ -1,0 +1,250 @@
+#include "blockchain/curve.h"
+
+namespace ciro::blockchain {
+
+namespace {
+
+struct CurveConstants {
+  Felt beta;
+  AffinePoint g;
+  CurveConstants() {
+    beta = *Felt::from_u256(*parse_hex_u256("0x6f21413efbe40de150e596d72f7a8c5609ad26c15c915c1f4cdfcb99cee9e89"));
+    g.x = *Felt::from_u256(*parse_hex_u256("0x1ef15c18599971b7beced415a40f0c7deacfd9b0d1819e03d723d8bc943cfca"));
+    g.y = *Felt::from_u256(*parse_hex_u256("0x5668060aa49730b7be4801df46ec62de53ecd11abe43a32873000c36e8dc1f"));
+  }
+};
+
+const CurveConstants& constants() {
+  static const CurveConstants c;
+  return c;
+}
+
+// Tonelli–Shanks set-up: P - 1 = 2^192·q with q = 2^59 + 17; c = z^q for a non-residue z.
+struct SqrtConstants {
+  U256 q;
+  U256 q_plus_1_half;
+  Felt c;  ///< a primitive 2^192-th root of unity
+  SqrtConstants() {
+    q = shr(U256(0, 0, 0, 0x0800000000000011ULL), 192);  // (P - 1) >> 192
+    U256 qp1;
+    add_carry(qp1, q, U256::from_u64(1));
+    q_plus_1_half = shr(qp1, 1);
+    U256 half;  // (P - 1) / 2
+    half = shr(U256(0, 0, 0, 0x0800000000000011ULL), 1);
+    const Felt minus_one = -Felt::one();
+    for (std::uint64_t z = 2;; ++z) {
+      const Felt fz = Felt::from_u64(z);
+      if (fz.pow(half) == minus_one) {
+        c = fz.pow(q);
+        break;
+      }
+    }
+  }
+};
+
+const SqrtConstants& sqrt_constants() {
+  static const SqrtConstants s;
+  return s;
+}
+
+}  // namespace
+
+std::optional<Felt> felt_sqrt(const Felt& a) {
+  if (a.is_zero()) return Felt::zero();
+  const SqrtConstants& sc = sqrt_constants();
+  unsigned m = 192;
+  Felt c = sc.c;
+  Felt t = a.pow(sc.q);
+  Felt r = a.pow(sc.q_plus_1_half);
+  const Felt one = Felt::one();
+  while (!(t == one)) {
+    unsigned i = 0;
+    Felt t2 = t;
+    while (!(t2 == one)) {
+      t2 = t2.square();
+      if (++i == m) return std::nullopt;  // a is not a square
+    }
+    Felt b = c;
+    for (unsigned j = 0; j + i + 1 < m; ++j) b = b.square();
+    m = i;
+    c = b.square();
+    t = t * c;
+    r = r * b;
+  }
+  return r;
+}
+
+const Felt& curve_beta() { return constants().beta; }
+const AffinePoint& generator() { return constants().g; }
+
+bool is_on_curve(const AffinePoint& p) {
+  if (p.infinity) return true;
+  return p.y.square() == p.x.square() * p.x + p.x + curve_beta();
+}
+
+std::optional<AffinePoint> point_from_x(const Felt& x) {
+  const Felt rhs = x.square() * x + x + curve_beta();
+  auto y = felt_sqrt(rhs);
+  if (!y) return std::nullopt;
+  Felt yv = *y;
+  const Felt neg = -yv;
+  if (neg.to_u256() < yv.to_u256()) yv = neg;
+  return AffinePoint{x, yv, false};
+}
+
+// dbl-2007-bl with a = 1: M = 3·X^2 + Z^4.
+JacobianPoint point_double(const JacobianPoint& p) {
+  if (p.is_infinity() || p.y.is_zero()) return JacobianPoint::infinity();
+  const Felt xx = p.x.square();
+  const Felt yy = p.y.square();
+  const Felt yyyy = yy.square();
+  const Felt zz = p.z.square();
+  const Felt s = ((p.x + yy).square() - xx - yyyy).dbl();
+  const Felt m = xx.dbl() + xx + zz.square();
+  const Felt t = m.square() - s.dbl();
+  JacobianPoint r;
+  r.x = t;
+  r.y = m * (s - t) - yyyy.dbl().dbl().dbl();
+  r.z = (p.y + p.z).square() - yy - zz;
+  return r;
+}
+
+// add-2007-bl.
+JacobianPoint point_add(const JacobianPoint& p, const JacobianPoint& q) {
+  if (p.is_infinity()) return q;
+  if (q.is_infinity()) return p;
+  const Felt z1z1 = p.z.square();
+  const Felt z2z2 = q.z.square();
+  const Felt u1 = p.x * z2z2;
+  const Felt u2 = q.x * z1z1;
+  const Felt s1 = p.y * q.z * z2z2;
+  const Felt s2 = q.y * p.z * z1z1;
+  const Felt h = u2 - u1;
+  const Felt rr = (s2 - s1).dbl();
+  if (h.is_zero()) {
+    if (rr.is_zero()) return point_double(p);
+    return JacobianPoint::infinity();
+  }
+  const Felt i = h.dbl().square();
+  const Felt j = h * i;
+  const Felt v = u1 * i;
+  JacobianPoint r;
+  r.x = rr.square() - j - v.dbl();
+  r.y = rr * (v - r.x) - (s1 * j).dbl();
+  r.z = ((p.z + q.z).square() - z1z1 - z2z2) * h;
+  return r;
+}
+
+// madd-2007-bl.
+JacobianPoint point_add_mixed(const JacobianPoint& p, const AffinePoint& q) {
+  if (q.infinity) return p;
+  if (p.is_infinity()) return JacobianPoint::from_affine(q);
+  const Felt z1z1 = p.z.square();
+  const Felt u2 = q.x * z1z1;
+  const Felt s2 = q.y * p.z * z1z1;
+  const Felt h = u2 - p.x;
+  const Felt rr = (s2 - p.y).dbl();
+  if (h.is_zero()) {
+    if (rr.is_zero()) return point_double(p);
+    return JacobianPoint::infinity();
+  }
+  const Felt hh = h.square();
+  const Felt i = hh.dbl().dbl();
+  const Felt j = h * i;
+  const Felt v = p.x * i;
+  JacobianPoint r;
+  r.x = rr.square() - j - v.dbl();
+  r.y = rr * (v - r.x) - (p.y * j).dbl();
+  r.z = (p.z + h).square() - z1z1 - hh;
+  return r;
+}
+
+JacobianPoint point_neg(const JacobianPoint& p) { return JacobianPoint{p.x, -p.y, p.z}; }
+
+AffinePoint to_affine(const JacobianPoint& p) {
+  if (p.is_infinity()) return AffinePoint{Felt::zero(), Felt::zero(), true};
+  const Felt zi = p.z.inverse();
+  const Felt zi2 = zi.square();
+  return AffinePoint{p.x * zi2, p.y * zi2 * zi, false};
+}
+
+std::vector<AffinePoint> batch_to_affine(std::span<const JacobianPoint> points) {
+  std::vector<AffinePoint> out(points.size());
+  std::vector<Felt> prefix(points.size());
+  Felt acc = Felt::one();
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    prefix[i] = acc;
+    if (!points[i].is_infinity()) acc = acc * points[i].z;
+  }
+  Felt inv = acc.inverse();
+  for (std::size_t i = points.size(); i-- > 0;) {
+    if (points[i].is_infinity()) {
+      out[i] = AffinePoint{Felt::zero(), Felt::zero(), true};
+      continue;
+    }
+    const Felt zi = inv * prefix[i];
+    inv = inv * points[i].z;
+    const Felt zi2 = zi.square();
+    out[i] = AffinePoint{points[i].x * zi2, points[i].y * zi2 * zi, false};
+  }
+  return out;
+}
+
+std::array<std::uint8_t, 32> to_le_bytes(const U256& v) {
+  std::array<std::uint8_t, 32> out{};
+  for (int i = 0; i < 32; ++i) out[i] = static_cast<std::uint8_t>(v.w[i / 8] >> (8 * (i % 8)));
+  return out;
+}
+
+JacobianPoint scalar_mul(const AffinePoint& p, const U256& k) {
+  if (p.infinity || k.is_zero()) return JacobianPoint::infinity();
+  JacobianPoint table[16];
+  table[0] = JacobianPoint::infinity();
+  table[1] = JacobianPoint::from_affine(p);
+  for (int i = 2; i < 16; ++i) table[i] = (i % 2 == 0) ? point_double(table[i / 2]) : point_add_mixed(table[i - 1], p);
+  const auto affine = batch_to_affine(std::span<const JacobianPoint>(table + 1, 15));
+  JacobianPoint acc = JacobianPoint::infinity();
+  const int top = static_cast<int>((k.bit_length() + 3) / 4) - 1;
+  for (int i = top; i >= 0; --i) {
+    if (i != top) acc = point_double(point_double(point_double(point_double(acc))));
+    const unsigned nib = static_cast<unsigned>(k.w[i / 16] >> (4 * (i % 16))) & 0xF;
+    if (nib != 0) acc = point_add_mixed(acc, affine[nib - 1]);
+  }
+  return acc;
+}
+
+FixedBaseTable::FixedBaseTable(const AffinePoint& base, unsigned windows) : m_windows(windows) {
+  std::vector<JacobianPoint> jac;
+  jac.reserve(static_cast<std::size_t>(windows) * 255);
+  JacobianPoint b = JacobianPoint::from_affine(base);
+  for (unsigned w = 0; w < windows; ++w) {
+    JacobianPoint cur = b;
+    for (unsigned d = 1; d <= 255; ++d) {
+      jac.push_back(cur);
+      cur = point_add(cur, b);
+    }
+    b = cur;  // 256·b
+  }
+  m_entries = batch_to_affine(jac);
+}
+
+void FixedBaseTable::mul_add(JacobianPoint& acc, std::span<const std::uint8_t> k_le) const {
+  const std::size_t n = std::min<std::size_t>(k_le.size(), m_windows);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (k_le[i] != 0) acc = point_add_mixed(acc, entry(static_cast<unsigned>(i), k_le[i]));
+  }
+}
+
+const FixedBaseTable& generator_table() {
+  static const FixedBaseTable table(generator(), 32);
+  return table;
+}
+
+JacobianPoint generator_mul(const U256& k) {
+  JacobianPoint acc = JacobianPoint::infinity();
+  const auto le = to_le_bytes(k);
+  generator_table().mul_add(acc, le);
+  return acc;
+}
+
+}  // namespace ciro::blockchain

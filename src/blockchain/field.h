@@ -1,0 +1,202 @@
+#pragma once
+// Prime fields on four 64-bit limbs in Montgomery form: Felt (felt252, mod the Stark prime
+// P = 2^251 + 17·2^192 + 1) and Scalar (mod the Stark curve order N). Plain values, no state;
+// arithmetic is total. Values enter only through checked constructors (from_u256 rejects x >= M),
+// so an element is always canonical (< M) and comparisons are exact.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "blockchain/u256.h"
+#include "utils/result.h"
+
+namespace ciro::blockchain {
+
+namespace detail {
+
+/// -m^{-1} mod 2^64 by Newton iteration (m odd).
+constexpr std::uint64_t neg_inv64(std::uint64_t m) {
+  std::uint64_t x = 1;
+  for (int i = 0; i < 7; ++i) x *= 2 - m * x;
+  return ~x + 1;
+}
+/// 2^k mod m by doubling (m < 2^255).
+constexpr U256 pow2_mod(const U256& m, unsigned k) {
+  U256 x = U256::from_u64(1);
+  for (unsigned i = 0; i < k; ++i) {
+    U256 d;
+    add_carry(d, x, x);
+    if (d >= m) sub_borrow(d, d, m);
+    x = d;
+  }
+  return x;
+}
+
+}  // namespace detail
+
+struct FeltParams {
+  static constexpr U256 MOD{1, 0, 0, 0x0800000000000011ULL};
+  static constexpr const char* NAME = "felt252";
+};
+struct ScalarParams {
+  static constexpr U256 MOD{0x1e66a241adc64d2fULL, 0xb781126dcae7b232ULL, 0xffffffffffffffffULL,
+                            0x0800000000000010ULL};
+  static constexpr const char* NAME = "scalar (mod curve order)";
+};
+
+template <class Params>
+class FieldElement {
+ public:
+  static constexpr U256 MOD = Params::MOD;
+  static constexpr std::uint64_t INV = detail::neg_inv64(MOD.w[0]);
+  static constexpr U256 R1 = detail::pow2_mod(MOD, 256);  ///< Montgomery form of 1
+  static constexpr U256 R2 = detail::pow2_mod(MOD, 512);
+
+  constexpr FieldElement() = default;  ///< zero
+
+  static constexpr FieldElement zero() { return FieldElement(); }
+  static constexpr FieldElement one() { return from_mont(R1); }
+  static FieldElement from_u64(std::uint64_t v) { return from_canonical(U256::from_u64(v)); }
+  /// nullopt when v >= MOD (never reduces silently: inputs must be canonical).
+  static std::optional<FieldElement> from_u256(const U256& v) {
+    if (v >= MOD) return std::nullopt;
+    return from_canonical(v);
+  }
+  /// v mod MOD for any 256-bit v.
+  static FieldElement from_u256_reduce(U256 v) {
+    while (v >= MOD) sub_borrow(v, v, MOD);
+    return from_canonical(v);
+  }
+  /// Hex (see parse_hex_u256); an error names the value when it is not hex or not < MOD.
+  static Result<FieldElement> from_hex(std::string_view text) {
+    const auto v = parse_hex_u256(text);
+    if (!v) return make_error(Errc::invalid_argument, "not a hex number: '" + std::string(text.substr(0, 80)) + "'");
+    auto f = from_u256(*v);
+    if (!f) {
+      return make_error(Errc::invalid_argument,
+                        std::string(Params::NAME) + " out of range (must be < " + blockchain::to_hex(MOD) + "): " + blockchain::to_hex(*v));
+    }
+    return *f;
+  }
+
+  /// Canonical integer value (< MOD).
+  U256 to_u256() const {
+    U256 out;
+    mont_mul(out, m_v, U256::from_u64(1));
+    return out;
+  }
+  std::string to_hex() const { return blockchain::to_hex(to_u256()); }
+  bool is_zero() const { return m_v.is_zero(); }
+  friend bool operator==(const FieldElement&, const FieldElement&) = default;
+
+  friend FieldElement operator+(const FieldElement& a, const FieldElement& b) {
+    FieldElement r;
+    add_carry(r.m_v, a.m_v, b.m_v);  // both < MOD < 2^255: no carry out
+    if (r.m_v >= MOD) sub_borrow(r.m_v, r.m_v, MOD);
+    return r;
+  }
+  friend FieldElement operator-(const FieldElement& a, const FieldElement& b) {
+    FieldElement r;
+    if (sub_borrow(r.m_v, a.m_v, b.m_v) != 0) add_carry(r.m_v, r.m_v, MOD);
+    return r;
+  }
+  FieldElement operator-() const { return FieldElement() - *this; }
+  friend FieldElement operator*(const FieldElement& a, const FieldElement& b) {
+    FieldElement r;
+    mont_mul(r.m_v, a.m_v, b.m_v);
+    return r;
+  }
+  FieldElement& operator+=(const FieldElement& b) { return *this = *this + b; }
+  FieldElement& operator-=(const FieldElement& b) { return *this = *this - b; }
+  FieldElement& operator*=(const FieldElement& b) { return *this = *this * b; }
+  FieldElement square() const { return *this * *this; }
+  FieldElement dbl() const { return *this + *this; }
+
+  /// this^e for a plain integer exponent (4-bit fixed window).
+  FieldElement pow(const U256& e) const {
+    FieldElement table[16];
+    table[0] = one();
+    for (int i = 1; i < 16; ++i) table[i] = table[i - 1] * *this;
+    FieldElement r = one();
+    bool started = false;
+    for (int i = 63; i >= 0; --i) {
+      if (started) r = r.square().square().square().square();
+      const unsigned nib = static_cast<unsigned>(e.w[i / 16] >> (4 * (i % 16))) & 0xF;
+      if (nib != 0) {
+        r = started ? r * table[nib] : table[nib];
+        started = true;
+      }
+    }
+    return r;
+  }
+  /// Multiplicative inverse (Fermat); zero maps to zero, so callers check is_zero() first.
+  FieldElement inverse() const {
+    U256 e;
+    sub_borrow(e, MOD, U256::from_u64(2));
+    return pow(e);
+  }
+
+  /// Raw Montgomery limbs, for tables and tests.
+  const U256& mont() const { return m_v; }
+  static constexpr FieldElement from_mont(const U256& v) {
+    FieldElement r;
+    r.m_v = v;
+    return r;
+  }
+
+ private:
+  static FieldElement from_canonical(const U256& v) {
+    FieldElement r;
+    mont_mul(r.m_v, v, R2);
+    return r;
+  }
+
+  // CIOS Montgomery multiplication: out = a·b·2^-256 mod MOD, for a, b < MOD < 2^252. MOD is a
+  // compile-time constant, so its zero limbs (felt252 has two) fold away.
+  static inline void mont_mul(U256& out, const U256& a, const U256& b) {
+    using u128 = unsigned __int128;
+    std::uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
+    for (int i = 0; i < 4; ++i) {
+      const std::uint64_t bi = b.w[i];
+      u128 c = static_cast<u128>(a.w[0]) * bi + t0;
+      t0 = static_cast<std::uint64_t>(c);
+      c = static_cast<u128>(a.w[1]) * bi + t1 + (c >> 64);
+      t1 = static_cast<std::uint64_t>(c);
+      c = static_cast<u128>(a.w[2]) * bi + t2 + (c >> 64);
+      t2 = static_cast<std::uint64_t>(c);
+      c = static_cast<u128>(a.w[3]) * bi + t3 + (c >> 64);
+      t3 = static_cast<std::uint64_t>(c);
+      t4 += static_cast<std::uint64_t>(c >> 64);
+
+      const std::uint64_t m = t0 * INV;
+      c = static_cast<u128>(m) * MOD.w[0] + t0;
+      c = static_cast<u128>(m) * MOD.w[1] + t1 + (c >> 64);
+      t0 = static_cast<std::uint64_t>(c);
+      c = static_cast<u128>(m) * MOD.w[2] + t2 + (c >> 64);
+      t1 = static_cast<std::uint64_t>(c);
+      c = static_cast<u128>(m) * MOD.w[3] + t3 + (c >> 64);
+      t2 = static_cast<std::uint64_t>(c);
+      c = static_cast<u128>(t4) + (c >> 64);
+      t3 = static_cast<std::uint64_t>(c);
+      t4 = static_cast<std::uint64_t>(c >> 64);
+    }
+    // t < 2·MOD because MOD < 2^254.
+    out = U256(t0, t1, t2, t3);
+    if (out >= MOD) sub_borrow(out, out, MOD);
+  }
+
+  U256 m_v;  ///< Montgomery form, always < MOD
+};
+
+using Felt = FieldElement<FeltParams>;
+using Scalar = FieldElement<ScalarParams>;
+
+/// Square root in felt252 (Tonelli–Shanks; P - 1 = 2^192·q); nullopt for a non-residue.
+std::optional<Felt> felt_sqrt(const Felt& a);
+
+/// 2^251: the bound on message hashes, r and s^-1 in Stark ECDSA.
+inline constexpr U256 ELEMENT_UPPER_BOUND{0, 0, 0, 0x0800000000000000ULL};
+
+}  // namespace ciro::blockchain
