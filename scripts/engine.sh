@@ -19,7 +19,7 @@ SOCK="$ENGINE_DIR/podman.sock"
 PID_FILE="$ENGINE_DIR/podman.pid"
 LOG_FILE="$ENGINE_DIR/podman.log"
 CONF_FILE="$ENGINE_DIR/containers.conf"
-IMAGE="ciro/busybox:latest"
+IMAGE="${CIRO_ENGINE_IMAGE:-ciro/busybox:latest}"  # override only to test the import
 START_TIMEOUT_S="${CIRO_ENGINE_START_TIMEOUT_S:-30}"
 
 die() { echo "engine.sh: $*" >&2; exit 1; }

@@ -11,7 +11,13 @@
 #include <optional>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
 #include "compute/docker_executor.h"
+#include "compute/docker_json.h"
+#include "compute/unix_http.h"
 
 namespace ciro::compute {
 namespace {
@@ -100,6 +106,19 @@ class DockerExecutorTest : public ::testing::Test {
     auto r = sync(m_exec->run(std::move(s)));
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().to_string());
     return r.ok() ? *r : RunOutcome{};
+  }
+
+  /// Creates and starts the spec's container without supervising it, as a node that crashed
+  /// right after start would leave it. Returns the container id ("" on failure).
+  std::string start_detached(const ContainerSpec& s) {
+    UnixHttpClient http(m_io.get_executor(), m_exec->options().socket);
+    auto c = sync(http.request("POST", "/v1.41/containers/create?name=ciro-" + s.job_id, build_create_body(s).dump(),
+                               std::chrono::seconds(20)));
+    if (!c.ok() || c->status != 201) return "";
+    auto id = parse_create_reply(c->body);
+    if (!id.ok()) return "";
+    auto st = sync(http.request("POST", "/v1.41/containers/" + *id + "/start", std::nullopt, std::chrono::seconds(20)));
+    return st.ok() && st->status == 204 ? *id : "";
   }
 
   net::io_context m_io;
@@ -245,6 +264,52 @@ TEST_F(DockerExecutorTest, ResumeFinishedContainer) {
   EXPECT_EQ(r->reason, EndReason::exited) << r->detail;
   EXPECT_EQ(r->exit_code, 3);
   EXPECT_EQ(slurp(s.output_dir / "r"), "r\n");
+}
+
+// Given a container left running by a "crashed" node, when resume() is called, then logs from now on are appended, it is waited for and /output collected.
+TEST_F(DockerExecutorTest, ResumeRunningContainer) {
+  auto s = spec("resume-run", "echo early; sleep 2; echo late; echo b > /output/b");
+  std::ofstream(s.stdout_file) << "before-restart\n";
+  std::string id = start_detached(s);
+  ASSERT_FALSE(id.empty());
+  auto r = sync(m_exec->resume(s, id));
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->reason, EndReason::exited) << r->detail;
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_EQ(slurp(s.output_dir / "b"), "b\n");
+  std::string out = slurp(s.stdout_file);
+  EXPECT_EQ(out.rfind("before-restart\n", 0), 0u) << out;
+  EXPECT_NE(out.find("late\n"), std::string::npos) << out;
+}
+
+// Given a running container whose job timeout has already mostly elapsed, when resumed, then it is killed with reason timeout.
+TEST_F(DockerExecutorTest, ResumeRunningContainerTimesOut) {
+  auto s = spec("resume-timeout", "sleep 30");
+  s.timeout = std::chrono::seconds(1);
+  std::string id = start_detached(s);
+  ASSERT_FALSE(id.empty());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = sync(m_exec->resume(s, id));
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->reason, EndReason::timeout) << r->detail;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(15));
+}
+
+// Given a trivial job, when run and removed 10 times, then the lifecycle timings are printed (a probe, not a check:
+// run with --gtest_also_run_disabled_tests).
+TEST_F(DockerExecutorTest, DISABLED_LifecycleTiming) {
+  std::vector<double> ms;
+  for (int i = 0; i < 10; ++i) {
+    auto s = spec("timing-" + std::to_string(i), "true");
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = sync(m_exec->run_and_remove(s));
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->reason, EndReason::exited) << r->detail;
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("lifecycle (create, start, logs, wait, inspect, archive, remove): min %.0f median %.0f max %.0f ms\n",
+              ms.front(), (ms[4] + ms[5]) / 2, ms.back());
 }
 
 // Given the engine, when info() is asked, then it reports API version 1.41.
