@@ -71,7 +71,7 @@ Result<Felt> get_public_key(const U256& private_key) {
   return p.x;
 }
 
-U256 generate_k(const U256& message_hash, const U256& private_key, std::optional<U256> seed) {
+U256 generate_k(const U256& message_hash, const U256& private_key, std::optional<U256> seed, NonceStyle style) {
   const Bytes32 x = to_be_bytes(private_key);
   const Bytes32 h = to_be_bytes(message_hash);
   const std::string extra = seed ? minimal_be_bytes(*seed) : std::string();
@@ -86,7 +86,9 @@ U256 generate_k(const U256& message_hash, const U256& private_key, std::optional
   v = hmac(k, {v});
   for (;;) {
     v = hmac(k, {v});
-    const U256 cand = shr(from_be_bytes(v), 4);  // bits2int: keep the top 252 bits
+    U256 cand = from_be_bytes(v);
+    // bits2int keeps the top 252 of 256 bits; scure measures the length without leading zero bytes.
+    if (style == NonceStyle::starkware || v[0] != 0) cand = shr(cand, 4);
     if (!cand.is_zero() && cand < Scalar::MOD) return cand;
     k = hmac(k, {v, {&zero, 1}});
     v = hmac(k, {v});
@@ -112,13 +114,13 @@ Result<Signature> sign_with_k(const U256& private_key, const U256& message_hash,
   return Signature{r, s.to_u256()};
 }
 
-Result<Signature> sign(const U256& private_key, const U256& message_hash) {
+Result<Signature> sign(const U256& private_key, const U256& message_hash, NonceStyle style) {
   CIRO_TRY(const Scalar d, check_private_key(private_key));
   (void)d;
   if (!(message_hash < ELEMENT_UPPER_BOUND)) return make_error(Errc::invalid_argument, "message hash must be < 2^251");
   std::optional<U256> seed;
   for (std::uint64_t attempt = 0; attempt < 1000; ++attempt) {
-    const U256 k = generate_k(message_hash, private_key, seed);
+    const U256 k = generate_k(message_hash, private_key, seed, style);
     auto sig = sign_with_k(private_key, message_hash, k);
     if (sig) return sig;
     seed = U256::from_u64(attempt + 1);  // cairo-lang retries with seed 1, 2, 3...
@@ -127,8 +129,8 @@ Result<Signature> sign(const U256& private_key, const U256& message_hash) {
 }
 
 Result<bool> verify_point(const AffinePoint& public_key, const U256& message_hash, const Signature& sig) {
-  if (public_key.infinity || !is_on_curve(public_key)) return make_error(Errc::invalid_argument, "public key is not a curve point");
   CIRO_TRY(const Prepared p, prepare_verify(message_hash, sig));
+  if (public_key.infinity || !is_on_curve(public_key)) return false;
   JacobianPoint acc = generator_mul(p.u1);
   acc = point_add(acc, scalar_mul(public_key, p.u2));
   return x_matches(acc, sig.r);
@@ -137,7 +139,7 @@ Result<bool> verify_point(const AffinePoint& public_key, const U256& message_has
 Result<bool> verify(const Felt& public_key_x, const U256& message_hash, const Signature& sig) {
   CIRO_TRY(const Prepared p, prepare_verify(message_hash, sig));
   const auto q = point_from_x(public_key_x);
-  if (!q) return make_error(Errc::invalid_argument, "public key " + public_key_x.to_hex() + " is not the x of a curve point");
+  if (!q) return false;  // no curve point has this x: nothing can verify against it
   const JacobianPoint a = generator_mul(p.u1);
   const JacobianPoint b = scalar_mul(*q, p.u2);
   if (x_matches(point_add(a, b), sig.r)) return true;
