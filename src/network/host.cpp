@@ -160,7 +160,10 @@ Task<Result<std::shared_ptr<Connection::Impl>>> Host::Impl::upgrade(tcp::socket 
   TcpIo tcp_io(sock);
   // (GCC 12 miscompiles braced lists inside co_await expressions: build the vectors first.)
   const std::vector<std::string> security{noise::LIBP2P_PROTOCOL};
-  auto sec = initiator ? co_await ms_select(&tcp_io, security) : co_await ms_handle(&tcp_io, security);
+  // (and co_await inside ?: double-destroys the temporary: use if/else.)
+  Result<std::string> sec = Error(Errc::internal, "");
+  if (initiator) sec = co_await ms_select(&tcp_io, security);
+  else sec = co_await ms_handle(&tcp_io, security);
   if (!sec) co_return timed_out(sec.error());
   // 2. Noise XX
   noise::Handshake hs(initiator, static_secret);
@@ -219,7 +222,9 @@ Task<Result<std::shared_ptr<Connection::Impl>>> Host::Impl::upgrade(tcp::socket 
   } else {
     NoiseIo nio(*chan);
     const std::vector<std::string> muxer{yamux::PROTOCOL};
-    auto mux = initiator ? co_await ms_select(&nio, muxer) : co_await ms_handle(&nio, muxer);
+    Result<std::string> mux = Error(Errc::internal, "");
+    if (initiator) mux = co_await ms_select(&nio, muxer);
+    else mux = co_await ms_handle(&nio, muxer);
     if (!mux) co_return timed_out(mux.error());
     nio.give_back();
   }
