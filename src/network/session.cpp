@@ -65,11 +65,11 @@ Deadline::~Deadline() {
 }
 
 bool TaskGate::spawn(Task<void> task) {
-  if (m_closed) return false;
-  auto it = m_signals.emplace(m_signals.end());
-  ++m_running;
+  if (m_s->closed) return false;
+  auto it = m_s->signals.emplace(m_s->signals.end());
+  ++m_s->running;
   asio::co_spawn(m_ex, std::move(task),
-                 asio::bind_cancellation_slot(it->slot(), [this, it](std::exception_ptr e) {
+                 asio::bind_cancellation_slot(it->slot(), [s = m_s, ex = m_ex, it](std::exception_ptr e) {
                    if (e) {
                      try {
                        std::rethrow_exception(e);
@@ -80,21 +80,22 @@ bool TaskGate::spawn(Task<void> task) {
                      }
                    }
                    // Erase later: co_spawn may still touch the slot after calling us.
-                   asio::post(m_ex, [this, it] {
-                     m_signals.erase(it);
-                     --m_running;
-                     m_idle.notify();
+                   asio::post(ex, [s, it] {
+                     s->signals.erase(it);
+                     --s->running;
+                     s->idle.notify();
                    });
                  }));
   return true;
 }
 
 void TaskGate::cancel_all() {
-  for (auto& s : m_signals) s.emit(asio::cancellation_type::terminal);
+  for (auto& sig : m_s->signals) sig.emit(asio::cancellation_type::terminal);
 }
 
 Task<void> TaskGate::wait_idle() {
-  while (m_running > 0) co_await m_idle.wait();
+  auto s = m_s;
+  while (s->running > 0) co_await s->idle.wait();
 }
 
 // ---------------------------------------------------------------- multistream-select

@@ -67,22 +67,27 @@ class Deadline {
 
 class TaskGate {
  public:
-  explicit TaskGate(asio::any_io_executor ex) : m_ex(ex), m_idle(ex) {}
+  explicit TaskGate(asio::any_io_executor ex) : m_ex(ex), m_s(std::make_shared<State>(ex)) {}
   /// Spawns the task unless the gate is closed; returns whether it was spawned.
   bool spawn(Task<void> task);
-  void close() { m_closed = true; }
-  bool closed() const { return m_closed; }
+  void close() { m_s->closed = true; }
+  bool closed() const { return m_s->closed; }
   /// Requests terminal cancellation of every running task.
   void cancel_all();
   Task<void> wait_idle();
-  std::size_t running() const { return m_running; }
+  std::size_t running() const { return m_s->running; }
 
  private:
+  // Shared with the completion handlers, which may run after the gate's owner is gone.
+  struct State {
+    explicit State(asio::any_io_executor ex) : idle(ex) {}
+    Signal idle;
+    std::list<asio::cancellation_signal> signals;
+    std::size_t running = 0;
+    bool closed = false;
+  };
   asio::any_io_executor m_ex;
-  Signal m_idle;
-  std::list<asio::cancellation_signal> m_signals;
-  std::size_t m_running = 0;
-  bool m_closed = false;
+  std::shared_ptr<State> m_s;
 };
 
 struct ByteIo {
