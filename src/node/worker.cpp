@@ -245,6 +245,12 @@ Result<void> Worker::open() {
   w.http = std::make_unique<api::HttpServer>(w.io.get_executor(), ho,
                                              [router](api::HttpRequest req) { return router->dispatch(std::move(req)); });
   CIRO_TRY_VOID(w.http->start());
+  // data_dir/api.addr: the address actually bound (useful with port 0), for ciroctl and scripts.
+  {
+    const fs::path addr = c.node.data_dir / "api.addr";
+    std::ofstream(addr.string() + ".tmp") << "http://" << w.http->local_address() << "\n";
+    fs::rename(addr.string() + ".tmp", addr, ec);
+  }
   w.log->info("HTTP API listening on {} (token in {})", w.http->local_address(),
               utils::in_data_dir(c, c.api.token_file).string());
   return {};

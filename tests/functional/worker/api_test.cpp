@@ -1,0 +1,234 @@
+// The worker's HTTP API as a client sees it: jobs that really run in the engine, and every kind
+// of bad input answered with a clear 4xx while the node keeps serving.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <thread>
+
+#include "worker_process.h"
+
+using namespace ciro::test;
+using nlohmann::json;
+
+namespace {
+
+class WorkerApi : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    s_dir = new std::filesystem::path(fresh_dir("api"));
+    s_worker = new WorkerProcess(*s_dir / "data", {"--set", "executor.max_concurrent_jobs=2", "--set", "api.body_limit=\"64KiB\""});
+    auto r = s_worker->start();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  static void TearDownTestSuite() {
+    if (s_worker) {
+      EXPECT_EQ(s_worker->terminate(), 0);
+      delete s_worker;
+    }
+    s_worker = nullptr;
+    std::filesystem::remove_all(*s_dir);
+    delete s_dir;
+  }
+  void SetUp() override { ASSERT_NE(s_worker, nullptr); }
+  static WorkerProcess& w() { return *s_worker; }
+
+  // Posts a spec and expects an error status naming a field.
+  static void expect_refused(const std::string& body, int status, const std::string& field) {
+    auto r = w().post("/api/v1/jobs", body);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, status) << body << " -> " << r->body;
+    auto j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << r->body;
+    EXPECT_FALSE(j["error"].value("message", "").empty());
+    if (!field.empty()) EXPECT_EQ(j["error"].value("field", ""), field) << r->body;
+  }
+
+  static std::filesystem::path* s_dir;
+  static WorkerProcess* s_worker;
+};
+std::filesystem::path* WorkerApi::s_dir = nullptr;
+WorkerProcess* WorkerApi::s_worker = nullptr;
+
+const std::string V = R"("api_version":"ciro/v1")";
+
+}  // namespace
+
+// Given a job hashing an inline input, when it runs, then it succeeds, its output holds the
+// hash, its logs are served, and its signed manifest lists the output with size and SHA-256.
+TEST_F(WorkerApi, JobRunsAndProducesSignedResult) {
+  std::string id = w().submit("{" + V + R"(,"command":["sh","-c","sha256sum /input/a.txt | cut -d' ' -f1 > /output/h.txt; echo done"],
+    "inputs":[{"path":"a.txt","content":"abc"}],"timeout":"60s"})");
+  ASSERT_FALSE(id.empty());
+  auto done = json::parse(w().wait_job(id));
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_EQ(done["reason"], "exited");
+  auto out = w().get("/api/v1/jobs/" + id + "/outputs/h.txt");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->body, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n");
+  auto logs = w().get("/api/v1/jobs/" + id + "/logs?stream=stdout");
+  EXPECT_EQ(logs->body, "done\n");
+  auto manifest = json::parse(w().get("/api/v1/jobs/" + id + "/result")->body);
+  EXPECT_EQ(manifest["outputs"][0]["path"], "h.txt");
+  EXPECT_EQ(manifest["outputs"][0]["size"], 65);
+  auto sig = json::parse(w().get("/api/v1/jobs/" + id + "/result/signature")->body);
+  EXPECT_EQ(sig["manifest_sha256"], done["manifest_sha256"]);
+}
+
+// Given jobs that exit 3, overrun a 1 s timeout and exceed a 16 MiB memory limit, when they run,
+// then each ends failed with the matching reason and exit code.
+TEST_F(WorkerApi, EndReasonsExitTimeoutOom) {
+  std::string exit3 = w().submit("{" + V + R"(,"command":["sh","-c","exit 3"]})");
+  std::string slow = w().submit("{" + V + R"(,"command":["sleep","30"],"timeout":"1s"})");
+  std::string hog = w().submit("{" + V + R"(,"command":["sh","-c","x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo ${#x}"],
+    "resources":{"memory":"16MiB"},"timeout":"60s"})");
+  ASSERT_FALSE(exit3.empty() || slow.empty() || hog.empty());
+  auto a = json::parse(w().wait_job(exit3));
+  EXPECT_EQ(a["state"], "failed");
+  EXPECT_EQ(a["reason"], "exited");
+  EXPECT_EQ(a["exit_code"], 3);
+  auto b = json::parse(w().wait_job(slow));
+  EXPECT_EQ(b["reason"], "timeout") << b.dump();
+  auto c = json::parse(w().wait_job(hog));
+  EXPECT_EQ(c["reason"], "out_of_memory") << c.dump();
+}
+
+// Given a running job, when it is cancelled, then it ends cancelled and its container is gone;
+// cancelling it again is a 409.
+TEST_F(WorkerApi, CancelRunningJob) {
+  std::string id = w().submit("{" + V + R"(,"command":["sleep","60"]})");
+  ASSERT_FALSE(id.empty());
+  for (int i = 0; i < 100; ++i) {
+    if (json::parse(w().get("/api/v1/jobs/" + id)->body)["state"] == "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto r = w().del("/api/v1/jobs/" + id);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 202) << r->body;
+  auto done = json::parse(w().wait_job(id, std::chrono::seconds(30)));
+  EXPECT_EQ(done["state"], "cancelled") << done.dump();
+  EXPECT_EQ(w().del("/api/v1/jobs/" + id)->status, 409);
+}
+
+// Given a running job with follow=true, when its logs are read, then the stream carries lines
+// written over time and ends when the job ends.
+TEST_F(WorkerApi, FollowLogsStreamsUntilTheEnd) {
+  std::string id = w().submit("{" + V + R"(,"command":["sh","-c","for i in 1 2 3; do echo line$i; sleep 0.3; done"]})");
+  ASSERT_FALSE(id.empty());
+  auto logs = w().get("/api/v1/jobs/" + id + "/logs?follow=true");
+  ASSERT_TRUE(logs.ok());
+  EXPECT_EQ(logs->body, "line1\nline2\nline3\n");
+  EXPECT_NE(w().wait_job(id, std::chrono::seconds(5)), "");
+}
+
+// Given malformed JSON, wrong types, unknown fields, a missing image and bad resources, when
+// submitted, then each is a 400/422 naming the field, and no job is created.
+TEST_F(WorkerApi, BadSpecsAreRefusedWithTheField) {
+  expect_refused("{not json", 400, "");
+  expect_refused("[1,2]", 400, "");
+  expect_refused(R"({"command":["true"]})", 400, "api_version");
+  expect_refused("{" + V + R"(,"command":"true"})", 400, "command");
+  expect_refused("{" + V + R"(,"command":[1]})", 400, "command[0]");
+  expect_refused("{" + V + R"(,"colour":"blue"})", 400, "colour");
+  expect_refused("{" + V + R"(,"resources":{"gpu":1}})", 400, "resources.gpu");
+  expect_refused("{" + V + R"(,"image":"ciro/does-not-exist:1"})", 400, "image");
+  expect_refused("{" + V + R"(,"resources":{"memory":-5}})", 400, "resources.memory");
+  expect_refused("{" + V + R"(,"resources":{"memory":"900TiB"}})", 400, "resources.memory");
+  expect_refused("{" + V + R"(,"resources":{"cpus":-1}})", 400, "resources.cpus");
+  expect_refused("{" + V + R"(,"resources":{"cpus":1e9}})", 400, "resources.cpus");
+  expect_refused("{" + V + R"(,"resources":{"pids":99999999999}})", 400, "resources.pids");
+  expect_refused("{" + V + R"(,"timeout":"forever"})", 400, "timeout");
+  expect_refused("{" + V + R"(,"inputs":[{"path":"../etc/passwd","content":"x"}]})", 400, "inputs[0].path");
+  expect_refused("{" + V + R"(,"inputs":[{"path":"/abs","content":"x"}]})", 400, "inputs[0].path");
+  expect_refused("{" + V + R"(,"network":"bridge"})", 400, "network");
+  expect_refused("{" + V + R"(,"resources":{"gpus":1}})", 422, "resources.gpus");
+  auto list = json::parse(w().get("/api/v1/jobs?limit=500")->body);
+  for (const auto& j : list["jobs"]) EXPECT_NE(j["spec"].value("image", ""), "ciro/does-not-exist:1");
+}
+
+// Given a body over api.body_limit, when posted, then 413 and the node still serves.
+TEST_F(WorkerApi, OversizedBodyIs413) {
+  std::string big = "{" + V + R"(,"name":")" + std::string(100 * 1024, 'x') + "\"}";
+  auto r = w().post("/api/v1/jobs", big);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(w().get("/health/live", false)->status, 200);
+}
+
+// Given no token, a wrong token, and the right one, when calling the API, then 401, 401, 200;
+// health and metrics need no token.
+TEST_F(WorkerApi, TokenIsRequired) {
+  EXPECT_EQ(w().get("/api/v1/jobs", false)->status, 401);
+  ciro::api::ClientRequest wrong;
+  wrong.target = "/api/v1/node";
+  wrong.headers["Authorization"] = "Bearer " + std::string(64, '0');
+  EXPECT_EQ(ciro::api::http_request(w().url(), wrong)->status, 401);
+  EXPECT_EQ(w().post("/api/v1/jobs", "{}", false)->status, 401);
+  EXPECT_EQ(w().get("/api/v1/node")->status, 200);
+  EXPECT_EQ(w().get("/health", false)->status, 200);
+  EXPECT_EQ(w().get("/metrics", false)->status, 200);
+}
+
+// Given unknown ids, bad output paths and unknown routes, when requested, then 404/400/405.
+TEST_F(WorkerApi, UnknownIdsPathsAndRoutes) {
+  EXPECT_EQ(w().get("/api/v1/jobs/0123456789abcdef")->status, 404);
+  EXPECT_EQ(w().get("/api/v1/jobs/not-an-id!")->status, 404);
+  EXPECT_EQ(w().del("/api/v1/jobs/0123456789abcdef")->status, 404);
+  EXPECT_EQ(w().get("/api/v1/jobs/0123456789abcdef/result")->status, 404);
+  std::string id = w().submit("{" + V + R"(,"command":["sh","-c","echo hi > /output/ok.txt"]})");
+  ASSERT_FALSE(id.empty());
+  ASSERT_NE(w().wait_job(id), "");
+  EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs/ok.txt")->status, 200);
+  EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs/../../node.key")->status, 400);
+  EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs/%2e%2e/%2e%2e/node.key")->status, 400);
+  EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs//etc/passwd")->status, 404);
+  EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs/missing.txt")->status, 404);
+  EXPECT_EQ(w().get("/api/v1/nothing")->status, 404);
+  EXPECT_EQ(w().post("/api/v1/node", "{}")->status, 405);
+  EXPECT_EQ(w().get("/api/v1/jobs?state=bogus")->status, 400);
+  EXPECT_EQ(w().get("/api/v1/jobs?limit=0")->status, 400);
+}
+
+// Given several jobs, when listed with a limit and a state filter, then pages chain by cursor.
+TEST_F(WorkerApi, ListPagesByCursor) {
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(w().submit("{" + V + R"(,"command":["true"]})").empty());
+  auto p1 = json::parse(w().get("/api/v1/jobs?limit=2")->body);
+  ASSERT_EQ(p1["jobs"].size(), 2u);
+  ASSERT_TRUE(p1["next_cursor"].is_number());
+  auto p2 = json::parse(w().get("/api/v1/jobs?limit=2&after=" + std::to_string(p1["next_cursor"].get<long long>()))->body);
+  ASSERT_GE(p2["jobs"].size(), 1u);
+  EXPECT_NE(p2["jobs"][0]["id"], p1["jobs"][1]["id"]);
+}
+
+// Given the /metrics text, when checked by Prometheus's promtool, then it passes, and it holds
+// the job, queue, HTTP and build metrics.
+TEST_F(WorkerApi, MetricsPassPromtool) {
+  ASSERT_FALSE(w().submit("{" + V + R"(,"command":["true"]})").empty());
+  auto m = w().get("/metrics", false);
+  ASSERT_TRUE(m.ok());
+  for (const char* name : {"ciro_jobs_finished_total", "ciro_job_duration_seconds", "ciro_jobs_running", "ciro_job_queue_depth",
+                           "ciro_http_requests_total", "ciro_build_info", "ciro_gpus_offered", "ciro_engine_up"}) {
+    EXPECT_NE(m->body.find(name), std::string::npos) << name;
+  }
+  auto file = fresh_dir("metrics") / "metrics.txt";
+  std::ofstream(file) << m->body;
+  auto [rc, out] = run_command("promtool check metrics < '" + file.string() + "' 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+}
+
+// Given the health endpoints, when read on a node without NVML, then /health is degraded with
+// a GPU note but 200, and live/ready are 200.
+TEST_F(WorkerApi, HealthReportsEachCheck) {
+  auto h = w().get("/health", false);
+  ASSERT_EQ(h->status, 200);
+  auto j = json::parse(h->body);
+  EXPECT_EQ(j["checks"]["engine"]["status"], "ok");
+  EXPECT_EQ(j["checks"]["database"]["status"], "ok");
+  EXPECT_EQ(j["checks"]["gpu"]["status"], "degraded");
+  EXPECT_NE(j["checks"]["gpu"]["detail"].get<std::string>().find("NVML"), std::string::npos);
+  EXPECT_EQ(j["status"], "degraded");
+  EXPECT_EQ(w().get("/health/ready", false)->status, 200);
+}
