@@ -1,5 +1,7 @@
 #include "blockchain/curve.h"
 
+#include <algorithm>
+
 namespace ciro::blockchain {
 
 namespace {
@@ -19,31 +21,61 @@ const CurveConstants& constants() {
   return c;
 }
 
-// Tonelli–Shanks set-up: P - 1 = 2^192·q with q = 2^59 + 17; c = z^q for a non-residue z.
-struct SqrtConstants {
+// Square roots. P - 1 = 2^192·q (q = 2^59 + 17), so plain Tonelli–Shanks costs ~192^2/2
+// squarings. Instead the discrete log e of t = a^q to the base g (a generator of the 2^192-order
+// subgroup) is found 8 bits at a time with lookup tables (Bernstein, "Faster square roots in
+// annoying finite fields"): ~2,200 squarings. Then sqrt(a) = a^((q+1)/2)·g^(-e/2).
+struct SqrtTables {
+  static constexpr int CHUNKS = 24;  // 192 / 8
   U256 q;
   U256 q_plus_1_half;
-  Felt c;  ///< a primitive 2^192-th root of unity
-  SqrtConstants() {
-    q = shr(U256(0, 0, 0, 0x0800000000000011ULL), 192);  // (P - 1) >> 192
+  std::vector<Felt> neg_pow;  ///< [k*256 + j] = g^(-j·2^(8k))
+  std::vector<std::pair<U256, unsigned>> small_log;  ///< (h^j, j) for h = g^(2^184), sorted
+  SqrtTables() {
+    const U256 pm1(0, 0, 0, 0x0800000000000011ULL);  // P - 1
+    q = shr(pm1, 192);
     U256 qp1;
     add_carry(qp1, q, U256::from_u64(1));
     q_plus_1_half = shr(qp1, 1);
-    U256 half;  // (P - 1) / 2
-    half = shr(U256(0, 0, 0, 0x0800000000000011ULL), 1);
+    const U256 half = shr(pm1, 1);
     const Felt minus_one = -Felt::one();
+    Felt g;
     for (std::uint64_t z = 2;; ++z) {
       const Felt fz = Felt::from_u64(z);
       if (fz.pow(half) == minus_one) {
-        c = fz.pow(q);
+        g = fz.pow(q);
         break;
       }
     }
+    neg_pow.resize(static_cast<std::size_t>(CHUNKS) * 256);
+    Felt base = g.inverse();  // g^(-2^(8k)) for the current k
+    for (int k = 0; k < CHUNKS; ++k) {
+      Felt acc = Felt::one();
+      for (int j = 0; j < 256; ++j) {
+        neg_pow[static_cast<std::size_t>(k) * 256 + j] = acc;
+        acc = acc * base;
+      }
+      base = acc;  // base^256
+    }
+    Felt h = g;
+    for (int i = 0; i < 184; ++i) h = h.square();
+    Felt acc = Felt::one();
+    for (unsigned j = 0; j < 256; ++j) {
+      small_log.emplace_back(acc.mont(), j);
+      acc = acc * h;
+    }
+    std::sort(small_log.begin(), small_log.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  }
+  std::optional<unsigned> log_small(const Felt& u) const {
+    const auto it = std::lower_bound(small_log.begin(), small_log.end(), u.mont(),
+                                     [](const auto& e, const U256& v) { return e.first < v; });
+    if (it == small_log.end() || !(it->first == u.mont())) return std::nullopt;
+    return it->second;
   }
 };
 
-const SqrtConstants& sqrt_constants() {
-  static const SqrtConstants s;
+const SqrtTables& sqrt_tables() {
+  static const SqrtTables s;
   return s;
 }
 
@@ -51,25 +83,26 @@ const SqrtConstants& sqrt_constants() {
 
 std::optional<Felt> felt_sqrt(const Felt& a) {
   if (a.is_zero()) return Felt::zero();
-  const SqrtConstants& sc = sqrt_constants();
-  unsigned m = 192;
-  Felt c = sc.c;
-  Felt t = a.pow(sc.q);
-  Felt r = a.pow(sc.q_plus_1_half);
-  const Felt one = Felt::one();
-  while (!(t == one)) {
-    unsigned i = 0;
-    Felt t2 = t;
-    while (!(t2 == one)) {
-      t2 = t2.square();
-      if (++i == m) return std::nullopt;  // a is not a square
-    }
-    Felt b = c;
-    for (unsigned j = 0; j + i + 1 < m; ++j) b = b.square();
-    m = i;
-    c = b.square();
-    t = t * c;
-    r = r * b;
+  const SqrtTables& st = sqrt_tables();
+  const Felt t = a.pow(st.q);
+  Felt r = a.pow(st.q_plus_1_half);
+  if (t == Felt::one()) return r;
+  // e with t = g^e, low chunk first: t_k = t·g^(-(e mod 2^(8k))) = g^(2^(8k)·(e >> 8k)).
+  U256 e;
+  Felt tk = t;
+  for (int k = 0; k < SqrtTables::CHUNKS; ++k) {
+    Felt u = tk;
+    for (int i = 0; i < 184 - 8 * k; ++i) u = u.square();
+    const auto digit = st.log_small(u);
+    if (!digit) return std::nullopt;  // cannot happen for elements of the 2-Sylow subgroup
+    e.w[(8 * k) / 64] |= static_cast<std::uint64_t>(*digit) << ((8 * k) % 64);
+    tk = tk * st.neg_pow[static_cast<std::size_t>(k) * 256 + *digit];
+  }
+  if (e.bit(0)) return std::nullopt;  // odd log: a is not a square
+  const U256 half_e = shr(e, 1);
+  for (int k = 0; k < SqrtTables::CHUNKS; ++k) {
+    const unsigned digit = static_cast<unsigned>(half_e.w[(8 * k) / 64] >> ((8 * k) % 64)) & 0xFF;
+    if (digit != 0) r = r * st.neg_pow[static_cast<std::size_t>(k) * 256 + digit];
   }
   return r;
 }

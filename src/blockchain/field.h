@@ -91,15 +91,44 @@ class FieldElement {
   bool is_zero() const { return m_v.is_zero(); }
   friend bool operator==(const FieldElement&, const FieldElement&) = default;
 
+  // Branch-free: both sums are computed and one is selected by a mask (Poseidon is add-heavy).
   friend FieldElement operator+(const FieldElement& a, const FieldElement& b) {
+    using u128 = unsigned __int128;
+    std::uint64_t s[4], d[4];
+    u128 c = 0;
+    for (int i = 0; i < 4; ++i) {
+      c += static_cast<u128>(a.m_v.w[i]) + b.m_v.w[i];
+      s[i] = static_cast<std::uint64_t>(c);
+      c >>= 64;
+    }
+    std::uint64_t borrow = 0;  // both < MOD < 2^255: no carry out of the sum
+    for (int i = 0; i < 4; ++i) {
+      const u128 t = static_cast<u128>(s[i]) - MOD.w[i] - borrow;
+      d[i] = static_cast<std::uint64_t>(t);
+      borrow = static_cast<std::uint64_t>(t >> 64) & 1U;
+    }
+    const std::uint64_t keep_sum = 0 - borrow;  // all ones when s < MOD
     FieldElement r;
-    add_carry(r.m_v, a.m_v, b.m_v);  // both < MOD < 2^255: no carry out
-    if (r.m_v >= MOD) sub_borrow(r.m_v, r.m_v, MOD);
+    for (int i = 0; i < 4; ++i) r.m_v.w[i] = (s[i] & keep_sum) | (d[i] & ~keep_sum);
     return r;
   }
   friend FieldElement operator-(const FieldElement& a, const FieldElement& b) {
+    using u128 = unsigned __int128;
+    std::uint64_t d[4];
+    std::uint64_t borrow = 0;
+    for (int i = 0; i < 4; ++i) {
+      const u128 t = static_cast<u128>(a.m_v.w[i]) - b.m_v.w[i] - borrow;
+      d[i] = static_cast<std::uint64_t>(t);
+      borrow = static_cast<std::uint64_t>(t >> 64) & 1U;
+    }
+    const std::uint64_t mask = 0 - borrow;  // add MOD back when a < b
     FieldElement r;
-    if (sub_borrow(r.m_v, a.m_v, b.m_v) != 0) add_carry(r.m_v, r.m_v, MOD);
+    u128 c = 0;
+    for (int i = 0; i < 4; ++i) {
+      c += static_cast<u128>(d[i]) + (MOD.w[i] & mask);
+      r.m_v.w[i] = static_cast<std::uint64_t>(c);
+      c >>= 64;
+    }
     return r;
   }
   FieldElement operator-() const { return FieldElement() - *this; }
@@ -182,9 +211,17 @@ class FieldElement {
       t3 = static_cast<std::uint64_t>(c);
       t4 = static_cast<std::uint64_t>(c >> 64);
     }
-    // t < 2·MOD because MOD < 2^254.
-    out = U256(t0, t1, t2, t3);
-    if (out >= MOD) sub_borrow(out, out, MOD);
+    // t < 2·MOD because MOD < 2^254; subtract MOD once, branch-free.
+    const std::uint64_t t[4] = {t0, t1, t2, t3};
+    std::uint64_t d[4];
+    std::uint64_t borrow = 0;
+    for (int i = 0; i < 4; ++i) {
+      const u128 x = static_cast<u128>(t[i]) - MOD.w[i] - borrow;
+      d[i] = static_cast<std::uint64_t>(x);
+      borrow = static_cast<std::uint64_t>(x >> 64) & 1U;
+    }
+    const std::uint64_t keep = 0 - borrow;  // all ones when t < MOD
+    for (int i = 0; i < 4; ++i) out.w[i] = (t[i] & keep) | (d[i] & ~keep);
   }
 
   U256 m_v;  ///< Montgomery form, always < MOD
