@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine_proxy.h"
 #include "worker_process.h"
 
 using namespace ciro::test;
@@ -118,6 +119,39 @@ TEST(WorkerNode, CtlSubmitResultVerify) {
   EXPECT_EQ(rc4, 5) << out4;
   auto [rc5, out5] = run_command(ctl + " status 0000000000000000 2>&1");
   EXPECT_EQ(rc5, 3) << out5;
+  EXPECT_EQ(w.terminate(), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// Given a node with the fake NVML behind a recording engine proxy, when a job asks for one GPU,
+// then the container create sent to the engine carries an NVIDIA device request with the chosen
+// GPU's UUID (Podman ignores it here, so the job still runs).
+TEST(WorkerNode, GpuJobSendsNvidiaDeviceRequest) {
+  auto dir = fresh_dir("gpureq");
+  EngineProxy proxy(dir / "proxy.sock", engine_socket());
+  WorkerProcess w(dir / "data", {"--set", std::string("gpu.library=\"") + CIRO_FAKE_NVML + "\"",
+                                 "--set", "executor.engine_socket=\"" + proxy.path().string() + "\""});
+  ASSERT_TRUE(w.start().ok()) << w.log_text();
+  std::string id = w.submit("{" + V + R"(,"command":["true"],"resources":{"gpus":1}})");
+  ASSERT_FALSE(id.empty());
+  auto done = json::parse(w.wait_job(id));
+  // The chooser prefers the least busy GPU: the fake's GPU 1 reports no utilisation (idle).
+  const std::string chosen = done.value("gpus", "");
+  EXPECT_TRUE(chosen == "GPU-00000000-1111-2222-3333-444444444444" || chosen == "GPU-55555555-6666-7777-8888-999999999999")
+      << done.dump();
+  std::string create;
+  for (const auto& r : proxy.requests()) {
+    if (r.find("POST /v1.41/containers/create") != std::string::npos) create = r;
+  }
+  ASSERT_FALSE(create.empty());
+  auto body = json::parse(create.substr(create.find("\r\n\r\n") + 4));
+  const auto& req = body["HostConfig"]["DeviceRequests"];
+  ASSERT_EQ(req.size(), 1u) << body.dump();
+  EXPECT_EQ(req[0]["Driver"], "nvidia");
+  EXPECT_EQ(req[0]["DeviceIDs"], json::array({chosen}));
+  EXPECT_EQ(req[0]["Capabilities"], json::parse(R"([["gpu"]])"));
+  EXPECT_EQ(body["HostConfig"]["CapDrop"], json::array({"ALL"}));
+  EXPECT_EQ(body["HostConfig"]["NetworkMode"], "none");
   EXPECT_EQ(w.terminate(), 0);
   std::filesystem::remove_all(dir);
 }

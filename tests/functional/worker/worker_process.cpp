@@ -40,6 +40,16 @@ fs::path fresh_dir(const std::string& tag) {
   return d;
 }
 
+namespace {
+// One node id per test folder (stable across restarts of the same data dir, distinct between
+// tests so no test touches another's containers).
+std::string node_id_for(const fs::path& data_dir) {
+  std::string name = data_dir.parent_path().filename().string();
+  if (name.rfind("ciro-ft-", 0) == 0) name = name.substr(8);
+  return "ft-" + name.substr(0, 56);
+}
+}  // namespace
+
 WorkerProcess::WorkerProcess(fs::path data_dir, std::vector<std::string> extra_args)
     : m_data_dir(std::move(data_dir)), m_args(std::move(extra_args)) {}
 
@@ -54,7 +64,7 @@ Result<void> WorkerProcess::start(std::chrono::seconds timeout) {
                                    "--config", std::string(CIRO_SOURCE_DIR) + "/config/development.toml",
                                    "--data-dir", m_data_dir.string(),
                                    "--bind", "127.0.0.1:0",
-                                   "--id", "ft-" + m_data_dir.filename().string().substr(std::min<std::size_t>(8, m_data_dir.filename().string().size()), 56),
+                                   "--id", node_id_for(m_data_dir),
                                    "--set", "executor.engine_socket=\"" + engine_socket() + "\"",
                                    "--set", "node.shutdown_timeout=\"5s\""};
   args.insert(args.end(), m_args.begin(), m_args.end());
