@@ -86,6 +86,12 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::size_t conn_count = 0, pending = 0;
   TaskGate gate;
   bool stopping = false;
+  std::vector<Host::PeerEvent> connected_cbs, identified_cbs, disconnected_cbs;
+
+  void fire(const std::vector<Host::PeerEvent>& cbs, const PeerId& peer) {
+    auto copy = cbs;  // a callback may register another
+    for (auto& cb : copy) cb(peer);
+  }
 
   std::vector<std::string> protocol_list() const {
     std::vector<std::string> out;
@@ -249,7 +255,10 @@ void Host::Impl::remove_connection(const PeerId& peer, Connection::Impl* c) {
   auto before = v.size();
   std::erase_if(v, [c](const auto& p) { return p.get() == c; });
   conn_count -= before - v.size();
-  if (v.empty()) conns.erase(it);
+  if (v.empty()) {
+    conns.erase(it);
+    if (before > 0) fire(disconnected_cbs, peer);
+  }
 }
 
 std::shared_ptr<Connection::Impl> Host::Impl::find_connection(const PeerId& peer) const {
@@ -265,7 +274,9 @@ namespace {
 void start_connection(std::shared_ptr<Host::Impl> h, std::shared_ptr<Connection::Impl> c) {
   auto session = c->session;
   const PeerId peer = session->remote_peer();
-  h->conns[peer].push_back(c);
+  auto& list = h->conns[peer];
+  const bool first = list.empty();
+  list.push_back(c);
   ++h->conn_count;
   std::weak_ptr<Host::Impl> wh = h;
   Connection::Impl* raw = c.get();
@@ -280,6 +291,7 @@ void start_connection(std::shared_ptr<Host::Impl> h, std::shared_ptr<Connection:
   h->gate.spawn(session->run_reader(session));
   h->gate.spawn(session->run_writer(session));
   h->gate.spawn(h->identify_on_connect(h, c));
+  if (first) h->fire(h->connected_cbs, peer);
   log().debug("peer {}: connected ({}, {})", peer.to_string(), c->outbound ? "outbound" : "inbound",
               session->remote_addr().to_string());
 }
@@ -488,6 +500,7 @@ Task<Result<PeerInfo>> Host::Impl::run_identify(std::shared_ptr<Impl> self_ptr, 
 Task<void> Host::Impl::identify_on_connect(std::shared_ptr<Impl> self_ptr, std::shared_ptr<Connection::Impl> c) {
   auto r = co_await run_identify(self_ptr, c);
   if (!r) log().debug("peer {}: identify failed: {}", c->session->remote_peer().to_string(), r.error().to_string());
+  else if (!stopping && !c->session->closed()) fire(identified_cbs, c->session->remote_peer());
 }
 
 Task<void> Host::Impl::handle_identify(std::shared_ptr<Impl> self_ptr, Stream s) {
@@ -514,6 +527,7 @@ Task<void> Host::Impl::handle_identify_push(std::shared_ptr<Impl> self_ptr, Stre
     s.reset();
     co_return;
   }
+  if (!stopping) fire(identified_cbs, s.remote_peer());
   (void)co_await s.close_write();
 }
 
@@ -680,10 +694,23 @@ Result<void> Host::listen() {
 
 std::vector<Multiaddr> Host::listen_addrs() const { return m_impl->bound; }
 const PeerId& Host::peer_id() const { return m_impl->self; }
+const utils::NodeKey& Host::node_key() const { return m_impl->key; }
+asio::any_io_executor Host::executor() const { return m_impl->executor; }
 void Host::set_handler(std::string protocol, StreamHandler handler) { m_impl->handlers[std::move(protocol)] = std::move(handler); }
 void Host::remove_handler(const std::string& protocol) { m_impl->handlers.erase(protocol); }
 std::vector<std::string> Host::protocols() const { return m_impl->protocol_list(); }
 PeerStore& Host::peer_store() { return m_impl->store; }
+void Host::on_peer_connected(PeerEvent callback) { m_impl->connected_cbs.push_back(std::move(callback)); }
+void Host::on_peer_identified(PeerEvent callback) { m_impl->identified_cbs.push_back(std::move(callback)); }
+void Host::on_peer_disconnected(PeerEvent callback) { m_impl->disconnected_cbs.push_back(std::move(callback)); }
+std::size_t Host::connection_count() const { return m_impl->conn_count + m_impl->pending; }
+
+void Host::disconnect(const PeerId& peer) {
+  auto it = m_impl->conns.find(peer);
+  if (it == m_impl->conns.end()) return;
+  auto list = it->second;
+  for (auto& c : list) Connection(c).close();
+}
 
 Task<Result<Connection>> Host::dial(Multiaddr addr) { co_return co_await m_impl->dial(m_impl, std::move(addr)); }
 

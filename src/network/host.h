@@ -102,6 +102,8 @@ class Host {
   /// The bound addresses (ports resolved), without /p2p.
   std::vector<Multiaddr> listen_addrs() const;
   const PeerId& peer_id() const;
+  const utils::NodeKey& node_key() const;
+  boost::asio::any_io_executor executor() const;
 
   void set_handler(std::string protocol, StreamHandler handler);
   void remove_handler(const std::string& protocol);
@@ -120,6 +122,20 @@ class Host {
   void push_identify();
   /// /perf client: uploads `upload` bytes, downloads `download` bytes; returns the elapsed time.
   Task<Result<std::chrono::nanoseconds>> perf(PeerId peer, std::uint64_t upload, std::uint64_t download);
+
+  /// Peer events, called on the io_context thread. `connected`: a first connection to the peer
+  /// is up; `identified`: identify (or a push) from the peer was applied to the peer store;
+  /// `disconnected`: the last connection to the peer closed. Callbacks must not block; they may
+  /// spawn work. There is no removal: register them once, from objects that outlive the Host's
+  /// io activity or hold weak references.
+  using PeerEvent = std::function<void(const PeerId&)>;
+  void on_peer_connected(PeerEvent callback);
+  void on_peer_identified(PeerEvent callback);
+  void on_peer_disconnected(PeerEvent callback);
+  /// Closes every connection to the peer (GoAway first). Nothing happens when not connected.
+  void disconnect(const PeerId& peer);
+  /// Number of open connections (inbound + outbound) and upgrades in progress.
+  std::size_t connection_count() const;
 
   PeerStore& peer_store();
   std::vector<Connection> connections(const PeerId& peer) const;
