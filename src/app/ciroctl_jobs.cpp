@@ -132,6 +132,9 @@ int cmd_status(const CtlOptions& o, const std::string& id) {
 }
 
 int cmd_logs(const CtlOptions& o, const std::string& id, bool follow, const std::string& stream) {
+  // Check the job first so an error reply is reported on stderr, never streamed to stdout.
+  auto exists = api::http_request(o.url, make(o, "GET", "/api/v1/jobs/" + id));
+  if (!ok_status(exists)) return report_error(exists, "logs");
   auto req = make(o, "GET", "/api/v1/jobs/" + id + "/logs?stream=" + stream + (follow ? "&follow=true" : ""));
   req.timeout = follow ? std::chrono::milliseconds(0) : std::chrono::milliseconds(30000);
   bool ok = true;
@@ -140,14 +143,9 @@ int cmd_logs(const CtlOptions& o, const std::string& id, bool follow, const std:
     std::cout << piece << std::flush;
     return true;
   };
-  // Error bodies must be shown, not streamed to stdout: read them without on_chunk first.
   auto r = api::http_request(o.url, req);
   if (!r.ok()) return report_error(r, "logs");
-  if (r->status != 200) {
-    auto again = api::http_request(o.url, make(o, "GET", "/api/v1/jobs/" + id));
-    return report_error(again.ok() && again->status != 200 ? again : r, "logs");
-  }
-  return OK;
+  return r->status == 200 ? OK : API_ERROR;
 }
 
 int cmd_result(const CtlOptions& o, const std::string& id, const std::string& out_dir, bool verify) {

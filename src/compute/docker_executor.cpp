@@ -123,6 +123,9 @@ net::awaitable<void> follow_logs(std::shared_ptr<DockerExecutor::Job> job, std::
       job->log_error = fed.error().to_string();
       break;
     }
+    // Flush per read so followers (GET .../logs?follow=true) and a crash see what arrived.
+    job->out_file.flush();
+    job->err_file.flush();
   }
   job->out_file.flush();
   job->err_file.flush();

@@ -177,7 +177,9 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
       if (!r["cpus"].is_number()) fail("resources.cpus", std::string("expected a number, got ") + type_name(r["cpus"]));
       spec.cpus = r["cpus"].get<double>();
       if (!(spec.cpus >= 0.01 && spec.cpus <= limits.max_cpus)) {
-        fail("resources.cpus", "must be from 0.01 to " + std::to_string(limits.max_cpus) + " (executor.max_cpus)");
+        char max[32];
+        std::snprintf(max, sizeof max, "%g", limits.max_cpus);
+        fail("resources.cpus", std::string("must be from 0.01 to ") + max + " (executor.max_cpus)");
       }
     }
     if (r.contains("memory")) {

@@ -291,7 +291,8 @@ awaitable<void> JobService::run_job(std::string id, std::optional<std::string> r
   if (!parsed.spec) {
     outcome.reason = compute::EndReason::engine_error;
     outcome.detail = "stored job spec is unreadable: " + parsed.error.field + ": " + parsed.error.message;
-    co_await finish_job(record, compute::JobSpec{}, outcome);
+    compute::JobSpec empty_spec;  // a named local: see the g++ 12 note below
+    co_await finish_job(record, empty_spec, outcome);
     release();
     co_return;
   }
@@ -447,7 +448,9 @@ awaitable<Result<void>> JobService::start() {
       compute::RunOutcome outcome;
       outcome.reason = compute::EndReason::node_restarted;
       outcome.detail = "the node restarted and the job's container was gone";
-      co_await finish_job(record, parsed.spec.value_or(compute::JobSpec{}), outcome);
+      // Named local, not a temporary inside the co_await: g++ 12 destroys such temporaries twice.
+      compute::JobSpec spec = parsed.spec ? *parsed.spec : compute::JobSpec{};
+      co_await finish_job(record, spec, outcome);
       m_gpu_needs.erase(record.id);
       ++lost;
     } else {
@@ -498,7 +501,9 @@ awaitable<Result<JobRecord>> JobService::cancel(std::string id) {
     outcome.reason = compute::EndReason::cancelled;
     outcome.detail = "cancelled before it started";
     auto parsed = compute::parse_job_spec(record.spec_json, stored_limits(m_options.limits), true);
-    co_await finish_job(record, parsed.spec.value_or(compute::JobSpec{}), outcome);
+    // Named local, not a temporary inside the co_await: g++ 12 destroys such temporaries twice.
+    compute::JobSpec spec = parsed.spec ? *parsed.spec : compute::JobSpec{};
+    co_await finish_job(record, spec, outcome);
     m_active.erase(id);
     m_gpu_needs.erase(id);
     update_gauges();

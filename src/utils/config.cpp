@@ -329,8 +329,8 @@ const std::vector<KeySpec>& registry() {
       {"executor", "max_queued_jobs", "integer 1..1000000", "accepted jobs waiting to run", false,
        set_int<std::uint32_t>(FIELD(executor.max_queued_jobs), 1, 1000000),
        [](const Config& c) { return std::to_string(c.executor.max_queued_jobs); }},
-      {"executor", "default_memory", "size 4MiB..1TiB", "memory limit of a job that names none", false,
-       set_size(FIELD(executor.default_memory), 4ull << 20, 1ull << 40),
+      {"executor", "default_memory", "size 6MiB..1TiB", "memory limit of a job that names none", false,
+       set_size(FIELD(executor.default_memory), 6ull << 20, 1ull << 40),
        [](const Config& c) { return quote(format_size(c.executor.default_memory)); }},
       {"executor", "max_memory", "size 4MiB..1TiB", "largest memory limit a job may ask for", false,
        set_size(FIELD(executor.max_memory), 4ull << 20, 1ull << 40),
@@ -552,7 +552,9 @@ std::string describe_config_keys() {
   std::string out;
   Config defaults;
   for (const auto& k : registry()) {
-    out += "| `" + k.section + "." + k.key + "` | " + k.type + " | `" + k.show(defaults) + "` | " + k.help + " |\n";
+    std::string type;
+    for (char ch : k.type) type += ch == '|' ? std::string("\\|") : std::string(1, ch);  // Markdown table cell
+    out += "| `" + k.section + "." + k.key + "` | " + type + " | `" + k.show(defaults) + "` | " + k.help + " |\n";
   }
   return out;
 }

@@ -43,7 +43,9 @@ class WorkerApi : public ::testing::Test {
     auto j = json::parse(r->body, nullptr, false);
     ASSERT_TRUE(j.is_object() && j.contains("error")) << r->body;
     EXPECT_FALSE(j["error"].value("message", "").empty());
-    if (!field.empty()) EXPECT_EQ(j["error"].value("field", ""), field) << r->body;
+    if (!field.empty()) {
+      EXPECT_EQ(j["error"].value("field", ""), field) << r->body;
+    }
   }
 
   static std::filesystem::path* s_dir;
@@ -206,7 +208,9 @@ TEST_F(WorkerApi, ListPagesByCursor) {
 // Given the /metrics text, when checked by Prometheus's promtool, then it passes, and it holds
 // the job, queue, HTTP and build metrics.
 TEST_F(WorkerApi, MetricsPassPromtool) {
-  ASSERT_FALSE(w().submit("{" + V + R"(,"command":["true"]})").empty());
+  std::string id = w().submit("{" + V + R"(,"command":["true"]})");
+  ASSERT_FALSE(id.empty());
+  ASSERT_NE(w().wait_job(id), "");
   auto m = w().get("/metrics", false);
   ASSERT_TRUE(m.ok());
   for (const char* name : {"ciro_jobs_finished_total", "ciro_job_duration_seconds", "ciro_jobs_running", "ciro_job_queue_depth",
@@ -231,4 +235,23 @@ TEST_F(WorkerApi, HealthReportsEachCheck) {
   EXPECT_NE(j["checks"]["gpu"]["detail"].get<std::string>().find("NVML"), std::string::npos);
   EXPECT_EQ(j["status"], "degraded");
   EXPECT_EQ(w().get("/health/ready", false)->status, 200);
+}
+
+// Given both slots busy and a third job queued, when the queued job is cancelled, then it ends
+// cancelled without running, the node keeps serving, and the running jobs finish.
+TEST_F(WorkerApi, CancelQueuedJob) {
+  std::string a = w().submit("{" + V + R"(,"command":["sleep","2"]})");
+  std::string b = w().submit("{" + V + R"(,"command":["sleep","2"]})");
+  std::string c = w().submit("{" + V + R"(,"command":["sleep","2"]})");
+  ASSERT_FALSE(a.empty() || b.empty() || c.empty());
+  auto r = w().del("/api/v1/jobs/" + c);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 202) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["state"], "cancelled") << r->body;
+  EXPECT_EQ(j["reason"], "cancelled");
+  EXPECT_EQ(j["detail"], "cancelled before it started") << r->body;
+  EXPECT_EQ(json::parse(w().wait_job(a))["state"], "succeeded");
+  EXPECT_EQ(json::parse(w().wait_job(b))["state"], "succeeded");
+  EXPECT_EQ(w().get("/health/live", false)->status, 200);
 }

@@ -129,3 +129,32 @@ TEST(WorkerDurability, SigtermIsCleanAndJobsAreReattached) {
   EXPECT_EQ(w->terminate(), 0);
   std::filesystem::remove_all(dir);
 }
+
+// Given a running job whose container disappears while the node is down, when the node
+// restarts, then the job is failed with reason node_restarted (not lost, not stuck) and has a
+// signed result.
+TEST(WorkerDurability, VanishedContainerFailsAsNodeRestarted) {
+  auto dir = fresh_dir("vanish");
+  auto w = std::make_unique<WorkerProcess>(dir / "data");
+  ASSERT_TRUE(w->start().ok());
+  const std::string node_id = node_id_of(*w);
+  std::string id = w->submit("{" + V + R"(,"command":["sleep","30"]})");
+  ASSERT_FALSE(id.empty());
+  for (int i = 0; i < 100 && json::parse(w->get("/api/v1/jobs/" + id)->body)["state"] != "running"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  w->kill9();
+  auto [rc, out] = run_command("curl -s -X DELETE --unix-socket '" + engine_socket() + "' 'http://d/v1.41/containers/ciro-" + id +
+                               "?force=1&v=1'");
+  ASSERT_EQ(rc, 0) << out;
+  w = std::make_unique<WorkerProcess>(dir / "data");
+  ASSERT_TRUE(w->start().ok()) << w->log_text();
+  auto j = json::parse(w->wait_job(id, std::chrono::seconds(10)));
+  EXPECT_EQ(j["state"], "failed");
+  EXPECT_EQ(j["reason"], "node_restarted") << j.dump();
+  EXPECT_TRUE(ciro::compute::verify_result_dir(w->data_dir() / "jobs" / id, std::nullopt).ok());
+  EXPECT_TRUE(engine_containers(node_id).empty());
+  EXPECT_EQ(w->terminate(), 0);
+  std::filesystem::remove_all(dir);
+}
