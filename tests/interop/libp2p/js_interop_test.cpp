@@ -16,6 +16,7 @@
 #include <istream>
 
 #include "network/detail/session.h"
+#include "js_peer.h"
 #include "network/host.h"
 #include "test_util.h"
 
@@ -26,84 +27,6 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 namespace {
-
-const std::filesystem::path JS_DIR = std::filesystem::path(CIRO_SOURCE_DIR) / "tests/interop/libp2p";
-
-/// The js peer process: stdout is read as JSON lines; stdin is held open (the script exits when
-/// it closes). Killed by its own pid when this object goes away.
-class JsPeer {
- public:
-  JsPeer(asio::any_io_executor ex, std::vector<std::string> args) : m_out(ex) {
-    int out_pipe[2], in_pipe[2];
-    if (pipe(out_pipe) != 0 || pipe(in_pipe) != 0) return;
-    m_pid = fork();
-    if (m_pid == 0) {
-      dup2(out_pipe[1], 1);
-      dup2(in_pipe[0], 0);
-      close(out_pipe[0]);
-      close(in_pipe[1]);
-      if (chdir(JS_DIR.c_str()) != 0) _exit(126);
-      std::vector<char*> argv{const_cast<char*>("node"), const_cast<char*>("peer.mjs")};
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("node", argv.data());
-      _exit(127);
-    }
-    close(out_pipe[1]);
-    close(in_pipe[0]);
-    m_stdin = in_pipe[1];
-    m_out.assign(out_pipe[0]);
-  }
-  ~JsPeer() {
-    if (m_stdin >= 0) close(m_stdin);
-    if (m_pid > 0) {
-      kill(m_pid, SIGKILL);
-      int st = 0;
-      waitpid(m_pid, &st, 0);
-    }
-  }
-  bool started() const { return m_pid > 0; }
-
-  /// The next JSON line whose "event" is one of `events`, within `timeout`.
-  Task<std::optional<json>> next(std::vector<std::string> events, std::chrono::milliseconds timeout) {
-    auto ex = co_await asio::this_coro::executor;
-    detail::Deadline d(ex, timeout, [this] { m_out.cancel(); });
-    for (;;) {
-      auto [ec, n] = co_await asio::async_read_until(m_out, m_buf, '\n', detail::use_tuple);
-      if (ec) co_return std::nullopt;
-      std::istream is(&m_buf);
-      std::string line;
-      std::getline(is, line);
-      auto j = json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.contains("event")) continue;
-      m_seen.push_back(j);
-      if (std::find(events.begin(), events.end(), j["event"].get<std::string>()) != events.end()) co_return j;
-    }
-  }
-  /// Waits for an event about `peer` matching `pred`, looking at already-seen lines first.
-  Task<std::optional<json>> wait_for(std::string event, std::string peer, std::chrono::milliseconds timeout) {
-    for (const auto& j : m_seen)
-      if (j["event"] == event && j.value("peer", "") == peer) co_return j;
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-      auto j = co_await next(P(event.c_str(), "ping_error", "dial_error"), left);
-      if (!j) co_return std::nullopt;
-      if ((*j)["event"] == event && j->value("peer", "") == peer) co_return j;
-      if ((*j)["event"] != event) co_return j;  // an error event: let the caller report it
-    }
-    co_return std::nullopt;
-  }
-
- private:
-  pid_t m_pid = -1;
-  int m_stdin = -1;
-  asio::posix::stream_descriptor m_out;
-  asio::streambuf m_buf;
-  std::vector<json> m_seen;
-};
-
-bool js_ready() { return std::filesystem::exists(JS_DIR / "node_modules" / "libp2p"); }
 
 std::vector<std::string> addrs_of(const json& j, const char* key) {
   std::vector<std::string> out;

@@ -1,7 +1,18 @@
 // js-libp2p peer for the C++ interop tests. Prints JSON lines on stdout.
-//   node peer.mjs listen          listen on 127.0.0.1:0, print {"event":"listening",...}
+//   node peer.mjs listen           listen on 127.0.0.1:0, print {"event":"listening",...}
 //   node peer.mjs dial <multiaddr> dial the address
 // In both modes it pings every peer that connects and prints what identify tells it.
+// It also runs gossipsub (StrictSign, js defaults) and kad-dht in server mode on
+// /ipfs/kad/1.0.0 (or KAD_PROTOCOL) with a pass-through address mapper, so loopback peers enter
+// its routing table. Commands arrive as JSON lines on stdin; each answers with one event line:
+//   {"cmd":"subscribe","topic":T}                 -> {"event":"subscribed","topic":T}
+//   {"cmd":"publish","topic":T,"data":S}          -> {"event":"published","recipients":N} | publish_error
+//   {"cmd":"subscribers","topic":T}               -> {"event":"subscribers","topic":T,"peers":[..]}
+//   {"cmd":"mesh","topic":T}                      -> {"event":"mesh","topic":T,"peers":[..]}
+//   {"cmd":"dial","addr":A}                       -> {"event":"dialed",...} | dial_error
+//   {"cmd":"find_peer","peer":P}                  -> {"event":"found_peer","peer":P,"addrs":[..]} | find_error
+//   {"cmd":"routing_table"}                       -> {"event":"routing_table","peers":[..]}
+// Each gossip message received prints {"event":"message","topic","from","data"}.
 import './polyfill.mjs'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -9,7 +20,11 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { gossipsub } from '@chainsafe/libp2p-gossipsub'
+import { kadDHT } from '@libp2p/kad-dht'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createInterface } from 'node:readline'
 
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 const [mode, target] = process.argv.slice(2)
@@ -19,7 +34,19 @@ const node = await createLibp2p({
   transports: [tcp()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
-  services: { identify: identify(), identifyPush: identifyPush(), ping: ping() }
+  // many C++ nodes dial this one peer at once from 127.0.0.1
+  connectionManager: { inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 100 },
+  services: {
+    identify: identify(),
+    identifyPush: identifyPush(),
+    ping: ping(),
+    pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+    dht: kadDHT({
+      protocol: process.env.KAD_PROTOCOL ?? '/ipfs/kad/1.0.0',
+      clientMode: false,
+      peerInfoMapper: (info) => info // keep loopback addresses
+    })
+  }
 })
 
 node.addEventListener('peer:identify', (evt) => {
@@ -45,15 +72,50 @@ node.addEventListener('peer:connect', async (evt) => {
   }
 })
 
+node.services.pubsub.addEventListener('message', (evt) => {
+  const m = evt.detail
+  out({ event: 'message', topic: m.topic, from: m.from?.toString(), data: new TextDecoder().decode(m.data) })
+})
+
 await node.start()
 out({ event: 'listening', peer: node.peerId.toString(), addrs: node.getMultiaddrs().map((a) => a.toString()) })
 
-if (mode === 'dial') {
+const dial = async (addr) => {
   try {
-    const conn = await node.dial(multiaddr(target), { signal: AbortSignal.timeout(10000) })
+    const conn = await node.dial(multiaddr(addr), { signal: AbortSignal.timeout(10000) })
     out({ event: 'dialed', peer: conn.remotePeer.toString(), remoteAddr: conn.remoteAddr.toString() })
   } catch (err) {
     out({ event: 'dial_error', error: String(err) })
+  }
+}
+
+if (mode === 'dial') await dial(target)
+
+const commands = {
+  subscribe: async (c) => { node.services.pubsub.subscribe(c.topic); out({ event: 'subscribed', topic: c.topic }) },
+  publish: async (c) => {
+    try {
+      const r = await node.services.pubsub.publish(c.topic, new TextEncoder().encode(c.data))
+      out({ event: 'published', recipients: r.recipients.length })
+    } catch (err) {
+      out({ event: 'publish_error', error: String(err) })
+    }
+  },
+  subscribers: async (c) => out({ event: 'subscribers', topic: c.topic, peers: node.services.pubsub.getSubscribers(c.topic).map(String) }),
+  mesh: async (c) => out({ event: 'mesh', topic: c.topic, peers: node.services.pubsub.getMeshPeers(c.topic).map(String) }),
+  dial: async (c) => dial(c.addr),
+  find_peer: async (c) => {
+    try {
+      const info = await node.peerRouting.findPeer(peerIdFromString(c.peer), { signal: AbortSignal.timeout(10000) })
+      out({ event: 'found_peer', peer: info.id.toString(), addrs: info.multiaddrs.map(String) })
+    } catch (err) {
+      out({ event: 'find_error', peer: c.peer, error: String(err) })
+    }
+  },
+  routing_table: async () => {
+    const peers = []
+    for (const b of node.services.dht.routingTable.kb?.toIterable?.() ?? []) peers.push(b.peerId.toString())
+    out({ event: 'routing_table', size: node.services.dht.routingTable.size, peers })
   }
 }
 
@@ -61,5 +123,12 @@ const stop = async () => { await node.stop(); process.exit(0) }
 process.on('SIGTERM', stop)
 process.on('SIGINT', stop)
 // Exit when the test goes away (stdin closes) so no process outlives it.
-process.stdin.on('end', stop)
-process.stdin.resume()
+const rl = createInterface({ input: process.stdin })
+rl.on('line', (line) => {
+  let c
+  try { c = JSON.parse(line) } catch { return out({ event: 'bad_command', line }) }
+  const f = commands[c.cmd]
+  if (f == null) return out({ event: 'bad_command', line })
+  f(c).catch((err) => out({ event: 'command_error', cmd: c.cmd, error: String(err) }))
+})
+rl.on('close', stop)
