@@ -170,6 +170,8 @@ Result<void> Worker::open() {
   Impl& w = *m_impl;
   const auto& c = w.config;
   for (const auto& warning : c.warnings) w.log->warn("{}", warning);
+  if (c.network.enabled) w.log->warn("network.enabled is true but this build does not start the P2P layer yet");
+  if (c.blockchain.enabled) w.log->warn("blockchain.enabled is true but this build does not talk to Starknet yet");
   std::error_code ec;
   fs::create_directories(c.node.data_dir / "jobs", ec);
   if (ec) return Error(Errc::io, "cannot create " + (c.node.data_dir / "jobs").string() + ": " + ec.message());
