@@ -1,7 +1,7 @@
 #pragma once
 // HttpServer: HTTP/1.1 on one TCP address, one coroutine per connection, on the node's single
 // io_context thread. Limits: body size (413), header size, connections (503), time to read a
-// request (408 / close). Lifecycle: construct → start() → stop() (closes the listener and every
+// request (the connection is closed). Lifecycle: construct → start() → stop() (closes the listener and every
 // connection; the io_context then drains). Beast stays inside http_server.cpp.
 
 #include <boost/asio/any_io_executor.hpp>
@@ -20,7 +20,7 @@ struct HttpServerOptions {
   std::string bind_address = "127.0.0.1:0";                ///< host:port; port 0 = any free port
   std::uint64_t body_limit = 8ull << 20;                    ///< larger bodies get 413
   std::uint32_t max_connections = 256;                      ///< beyond this, 503 and close
-  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  ///< to read one request
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  ///< to read one request (then the connection is closed)
 };
 
 class HttpServer {

@@ -393,6 +393,17 @@ awaitable<void> JobService::finish_job(JobRecord record, compute::JobSpec spec, 
     m.duration_ms = static_cast<std::uint64_t>(record.finished_at_ms - record.started_at_ms);
     std::vector<std::string> skipped;
     CIRO_TRY(m.outputs, compute::hash_output_tree(dir / compute::OUTPUTS_DIR, &skipped));
+    // Output entries that were not kept (links, devices, unsafe names) are named in the detail so
+    // the client knows the manifest is not the whole of /output.
+    std::vector<std::string> not_kept = outcome.output_errors;
+    not_kept.insert(not_kept.end(), skipped.begin(), skipped.end());
+    if (!not_kept.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < not_kept.size() && i < 10; ++i) list += (i ? ", " : "") + not_kept[i];
+      if (not_kept.size() > 10) list += ", ... (" + std::to_string(not_kept.size()) + " in all)";
+      m.detail += (m.detail.empty() ? "" : "; ") + std::string("outputs not kept: ") + list;
+      record.detail = m.detail;
+    }
     std::uint64_t size = 0;
     CIRO_TRY(auto out_hash, compute::sha256_file(dir / compute::STDOUT_FILE, &size));
     m.stdout_log = {"stdout", size, out_hash};

@@ -255,3 +255,17 @@ TEST_F(WorkerApi, CancelQueuedJob) {
   EXPECT_EQ(json::parse(w().wait_job(b))["state"], "succeeded");
   EXPECT_EQ(w().get("/health/live", false)->status, 200);
 }
+
+// Given a job that leaves a symlink in /output, when it ends, then the link is not collected and
+// the job's detail (and signed manifest) says so.
+TEST_F(WorkerApi, RefusedOutputEntriesAreNamedInTheDetail) {
+  std::string id = w().submit("{" + V + R"(,"command":["sh","-c","echo x > /output/real.txt; ln -s /etc/passwd /output/link"]})");
+  ASSERT_FALSE(id.empty());
+  auto j = json::parse(w().wait_job(id));
+  EXPECT_EQ(j["state"], "succeeded");
+  EXPECT_NE(j.value("detail", "").find("link"), std::string::npos) << j.dump();
+  auto manifest = json::parse(w().get("/api/v1/jobs/" + id + "/result")->body);
+  ASSERT_EQ(manifest["outputs"].size(), 1u) << manifest.dump();
+  EXPECT_EQ(manifest["outputs"][0]["path"], "real.txt");
+  EXPECT_NE(manifest["detail"].get<std::string>().find("outputs not kept"), std::string::npos);
+}
