@@ -425,14 +425,20 @@ awaitable<void> JobService::finish_job(JobRecord record, compute::JobSpec spec, 
     co_return;
   }
   if (!record.container_id.empty() && !outcome.container_id.empty()) {
-    auto removed = co_await m_executor.remove(outcome.container_id);
-    if (!removed.ok()) m_log->warn("job {}: container {} not removed: {}", id, outcome.container_id, removed.error().message);
+    // The result is durable: the container is removed in the background so the job's slot frees
+    // now (a removal lost to a crash is redone by the next start's reconciliation).
+    net::co_spawn(m_io, remove_container(id, outcome.container_id), net::detached);
   }
   const std::chrono::duration<double> run_time = outcome.finished_at - outcome.started_at;
   m_metrics.job_finished(storage::job_state_name(state), record.reason, run_time);
   m_log->info("job {} {}: {} (exit {}) after {}{}", id, storage::job_state_name(state), record.reason, outcome.exit_code,
               utils::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(run_time)),
               outcome.detail.empty() ? "" : "; " + outcome.detail);
+}
+
+awaitable<void> JobService::remove_container(std::string job_id, std::string container_id) {
+  auto removed = co_await m_executor.remove(container_id);
+  if (!removed.ok()) m_log->warn("job {}: container {} not removed: {}", job_id, container_id, removed.error().message);
 }
 
 awaitable<Result<void>> JobService::start() {

@@ -94,6 +94,7 @@ class JobService {
   void pump();
   boost::asio::awaitable<void> run_job(std::string id, std::optional<std::string> resume_container);
   boost::asio::awaitable<void> finish_job(storage::JobRecord record, compute::JobSpec spec, compute::RunOutcome outcome);
+  boost::asio::awaitable<void> remove_container(std::string job_id, std::string container_id);
   compute::ContainerSpec container_spec(const std::string& id, const compute::JobSpec& spec,
                                         const std::vector<std::string>& gpu_ids) const;
   std::string new_job_id();
