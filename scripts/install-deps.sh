@@ -9,7 +9,7 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev libsqlite3-dev sqlite3 prometheus-cpp-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
   podman runc conmon busybox-static prometheus
-  curl ca-certificates python3 procps
+  curl ca-certificates python3 procps clang libclang-rt-14-dev
 )
 # Node.js (for the interop and differential tests against npm packages): Debian's nodejs+npm
 # unless a Node.js with npm is already installed (some images ship nodesource's, which bundles npm).
