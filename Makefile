@@ -4,6 +4,9 @@
 BUILD_DIR ?= build
 CONFIG ?= config/development.toml
 JOBS ?= 2
+# ccache: paths under the checkout are hashed relative to it, so a fresh clone elsewhere (CI)
+# reuses the objects of earlier builds on the same machine.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all deps npm configure build run test engine engine-stop bench fuzz clean
 
@@ -36,6 +39,9 @@ test: deps npm
 
 bench: build engine
 	@scripts/bench.sh $(BUILD_DIR)
+
+fuzz: deps
+	@scripts/fuzz.sh $${FUZZ_SECONDS:-60}
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -5,6 +5,7 @@ set -euo pipefail
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${1:-build}"
 cd "$REPO_DIR"
+export CCACHE_BASEDIR="$REPO_DIR"
 
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -23,4 +24,10 @@ trap cleanup EXIT
 
 export CIRO_TEST_ENGINE_SOCKET="$(scripts/engine.sh socket)"
 cd "$BUILD_DIR"
-ctest --output-on-failure -j "${CTEST_JOBS:-2}" --timeout 600 "${CTEST_ARGS[@]:-}"
+ctest --output-on-failure -j "${CTEST_JOBS:-2}" --timeout 600
+
+# CI also runs each libFuzzer target briefly (make fuzz runs them longer).
+if [ "${CI:-}" = "true" ] && [ "${CIRO_SKIP_FUZZ:-}" != "1" ]; then
+  cd "$REPO_DIR"
+  scripts/fuzz.sh "${CIRO_FUZZ_SECONDS:-5}"
+fi

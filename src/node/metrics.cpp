@@ -38,7 +38,13 @@ WorkerMetrics::WorkerMetrics(const std::string& version, const std::string& node
       m_gpu_utilization(prometheus::BuildGauge().Name("ciro_gpu_utilization_ratio").Help("GPU busy ratio 0..1").Register(*m_registry)),
       m_gpu_temperature(prometheus::BuildGauge().Name("ciro_gpu_temperature_celsius").Help("GPU temperature").Register(*m_registry)),
       m_gpus_offered(prometheus::BuildGauge().Name("ciro_gpus_offered").Help("GPUs this node offers to jobs").Register(*m_registry).Add({})),
-      m_engine_up(prometheus::BuildGauge().Name("ciro_engine_up").Help("1 when the container engine answers").Register(*m_registry).Add({})) {
+      m_engine_up(prometheus::BuildGauge().Name("ciro_engine_up").Help("1 when the container engine answers").Register(*m_registry).Add({})),
+      m_p2p_peers(prometheus::BuildGauge().Name("ciro_p2p_peers").Help("Connected libp2p peers").Register(*m_registry).Add({})),
+      m_gossip(prometheus::BuildCounter()
+                   .Name("ciro_gossip_messages_total")
+                   .Help("GossipSub messages, by direction (in, out, rejected)")
+                   .Register(*m_registry)),
+      m_p2p_bytes(prometheus::BuildCounter().Name("ciro_p2p_bytes_total").Help("libp2p bytes, by direction").Register(*m_registry)) {
   prometheus::BuildGauge()
       .Name("ciro_build_info")
       .Help("Build information; always 1")
@@ -81,6 +87,19 @@ void WorkerMetrics::set_gpus(const std::vector<compute::GpuDevice>& gpus) {
 }
 
 void WorkerMetrics::set_engine_up(bool up) { m_engine_up.Set(up ? 1 : 0); }
+
+void WorkerMetrics::set_p2p(std::uint64_t peers, std::uint64_t gossip_in, std::uint64_t gossip_out,
+                            std::uint64_t gossip_rejected, std::uint64_t bytes_in, std::uint64_t bytes_out) {
+  m_p2p_peers.Set(static_cast<double>(peers));
+  const std::uint64_t now[5] = {gossip_in, gossip_out, gossip_rejected, bytes_in, bytes_out};
+  prometheus::Counter* counters[5] = {&m_gossip.Add({{"direction", "in"}}), &m_gossip.Add({{"direction", "out"}}),
+                                      &m_gossip.Add({{"direction", "rejected"}}), &m_p2p_bytes.Add({{"direction", "in"}}),
+                                      &m_p2p_bytes.Add({{"direction", "out"}})};
+  for (int i = 0; i < 5; ++i) {
+    if (now[i] > m_last[i]) counters[i]->Increment(static_cast<double>(now[i] - m_last[i]));
+    m_last[i] = now[i];
+  }
+}
 
 std::string WorkerMetrics::serialize() const {
   prometheus::TextSerializer serializer;

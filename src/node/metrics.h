@@ -31,6 +31,9 @@ class WorkerMetrics {
   void http_request(const std::string& method, const std::string& route, int status, std::chrono::duration<double> elapsed);
   void set_gpus(const std::vector<compute::GpuDevice>& gpus);
   void set_engine_up(bool up);
+  /// P2P figures from the network layer (cumulative counts; the counters advance by the difference).
+  void set_p2p(std::uint64_t peers, std::uint64_t gossip_in, std::uint64_t gossip_out, std::uint64_t gossip_rejected,
+               std::uint64_t bytes_in, std::uint64_t bytes_out);
 
   /// Prometheus text exposition format 0.0.4.
   std::string serialize() const;
@@ -52,6 +55,10 @@ class WorkerMetrics {
   prometheus::Family<prometheus::Gauge>& m_gpu_temperature;
   prometheus::Gauge& m_gpus_offered;
   prometheus::Gauge& m_engine_up;
+  prometheus::Gauge& m_p2p_peers;
+  prometheus::Family<prometheus::Counter>& m_gossip;
+  prometheus::Family<prometheus::Counter>& m_p2p_bytes;
+  std::uint64_t m_last[5] = {0, 0, 0, 0, 0};
 };
 
 }  // namespace ciro::node

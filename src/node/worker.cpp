@@ -16,6 +16,8 @@
 
 #include <sodium.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <thread>
 
@@ -26,6 +28,7 @@
 #include "node/job_service.h"
 #include "node/metrics.h"
 #include "node/worker_api.h"
+#include "network/worker_network.h"
 #include "storage/job_store.h"
 #include "utils/encoding.h"
 #include "utils/identity.h"
@@ -84,6 +87,8 @@ struct Worker::Impl {
   std::unique_ptr<compute::GpuManager> gpus;
   std::unique_ptr<WorkerMetrics> metrics;
   std::unique_ptr<JobService> jobs;
+  std::unique_ptr<network::WorkerNetwork> network;
+  std::uint64_t job_announcements = 0;
   api::Router router;
   std::unique_ptr<api::HttpServer> http;
   net::signal_set signals{io, SIGINT, SIGTERM};
@@ -120,6 +125,10 @@ struct Worker::Impl {
       health.engine_detail = info.error().message;
     }
     metrics->set_engine_up(health.engine_ok);
+    if (network) {
+      auto st = network->stats();
+      metrics->set_p2p(st.peers, st.gossip_in, st.gossip_out, st.gossip_rejected, st.bytes_in, st.bytes_out);
+    }
     auto snapshot = co_await run_blocking(pool, [this] { return gpus->snapshot(); });
     metrics->set_gpus(snapshot);
     health.gpus = std::move(snapshot);
@@ -151,9 +160,34 @@ struct Worker::Impl {
     housekeeping.cancel();
     boost::system::error_code ec;
     signals.cancel(ec);
-    // Let in-flight replies finish writing, then end the loop.
-    auto timer = std::make_shared<net::steady_timer>(io, std::chrono::milliseconds(100));
-    timer->async_wait([this, timer](const boost::system::error_code&) { io.stop(); });
+    net::co_spawn(io, finish_stop(), net::detached);
+  }
+
+  // Closes the P2P links (GoAway), lets in-flight replies finish writing, then ends the loop.
+  awaitable<void> finish_stop() {
+    if (network) co_await network->stop();
+    net::steady_timer timer(io, std::chrono::milliseconds(100));
+    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    io.stop();
+  }
+
+  std::string announcement() const {
+    nlohmann::json gpus_json = nlohmann::json::array();
+    for (const auto& g : health.gpus) {
+      if (g.offered) gpus_json.push_back({{"name", g.name}, {"memory_bytes", g.offered_memory_bytes}});
+    }
+    const auto max = config.executor.max_concurrent_jobs;
+    const auto running = jobs->running_count();
+    nlohmann::json a = {{"v", 1},
+                        {"node_id", config.node.id},
+                        {"peer_id", key->peer_id()},
+                        {"version", CIRO_VERSION},
+                        {"gpus", gpus_json},
+                        {"max_concurrent", max},
+                        {"free_slots", running >= max ? 0 : max - running},
+                        {"queued", jobs->queued_count()},
+                        {"accepting", !stopping && health.reconciled}};
+    return a.dump();
   }
 };
 
@@ -170,7 +204,6 @@ Result<void> Worker::open() {
   Impl& w = *m_impl;
   const auto& c = w.config;
   for (const auto& warning : c.warnings) w.log->warn("{}", warning);
-  if (c.network.enabled) w.log->warn("network.enabled is true but this build does not start the P2P layer yet");
   if (c.blockchain.enabled) w.log->warn("blockchain.enabled is true but this build does not talk to Starknet yet");
   std::error_code ec;
   fs::create_directories(c.node.data_dir / "jobs", ec);
@@ -224,7 +257,29 @@ Result<void> Worker::open() {
   jo.retention = c.executor.retention;
   w.jobs = std::make_unique<JobService>(w.io.get_executor(), w.pool, jo, *w.store, *w.executor, *w.gpus, *w.key, *w.metrics);
 
+  if (c.network.enabled) {
+    network::WorkerNetworkOptions no;
+    no.listen_host = c.network.listen_host;
+    no.listen_port = c.network.listen_port;
+    no.bootstrap_peers = c.network.bootstrap_peers;
+    no.announce_interval = c.network.announce_interval;
+    w.network = std::make_unique<network::WorkerNetwork>(w.io.get_executor(), *w.key, no);
+    Impl* impl = &w;
+    w.network->set_announcement([impl] { return impl->announcement(); });
+    w.network->on_job_announcement([impl](const std::string& from, const std::string& body) {
+      ++impl->job_announcements;
+      impl->log->debug("job announcement from peer {} ({} bytes)", from, body.size());
+    });
+    auto started = w.network->start();
+    if (!started.ok()) return Error(started.error().code, "P2P: " + started.error().message);
+    std::string addrs;
+    for (const auto& a : w.network->listen_addrs()) addrs += (addrs.empty() ? "" : " ") + a;
+    w.log->info("P2P listening on {} ({} bootstrap peers)", addrs, c.network.bootstrap_peers.size());
+  }
+
   w.api_ctx.config = &w.config;
+  w.api_ctx.network = w.network.get();
+  w.api_ctx.job_announcements = &w.job_announcements;
   w.api_ctx.jobs = w.jobs.get();
   w.api_ctx.metrics = w.metrics.get();
   w.api_ctx.key = &*w.key;

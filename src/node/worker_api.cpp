@@ -14,6 +14,7 @@
 #include "compute/verify.h"
 #include "node/job_service.h"
 #include "node/metrics.h"
+#include "network/worker_network.h"
 #include "utils/encoding.h"
 #include "utils/units.h"
 
@@ -332,7 +333,29 @@ awaitable<HttpResponse> node_info(WorkerApiContext* ctx, HttpRequest) {
                   {"allow_network", c.executor.allow_network},
                   {"default_image", c.executor.default_image}}},
   };
+  json p2p = {{"enabled", ctx->network != nullptr}};
+  if (ctx->network) {
+    auto stats = ctx->network->stats();
+    p2p["peer_id"] = ctx->network->peer_id();
+    p2p["listen_addrs"] = ctx->network->listen_addrs();
+    p2p["connected_peers"] = stats.peers;
+    p2p["gossip"] = {{"in", stats.gossip_in}, {"out", stats.gossip_out}, {"rejected", stats.gossip_rejected}};
+    p2p["job_announcements_received"] = ctx->job_announcements ? *ctx->job_announcements : 0;
+  }
+  body["p2p"] = p2p;
   co_return api::json_response(200, body.dump());
+}
+
+awaitable<HttpResponse> peers(WorkerApiContext* ctx, HttpRequest) {
+  if (!ctx->network) {
+    co_return api::error_response(404, "p2p_disabled", "the P2P layer is off on this node ([network] enabled = false)");
+  }
+  json out = json::array();
+  for (const auto& p : ctx->network->peers()) {
+    out.push_back({{"peer_id", p.peer_id}, {"addrs", p.addrs}, {"protocols", p.protocols}, {"agent", p.agent},
+                   {"connected", p.connected}});
+  }
+  co_return api::json_response(200, json{{"peers", out}}.dump());
 }
 
 awaitable<HttpResponse> health(WorkerApiContext* ctx, HttpRequest) {
@@ -374,6 +397,16 @@ awaitable<HttpResponse> health(WorkerApiContext* ctx, HttpRequest) {
                     {"running", ctx->jobs->running_count()},
                     {"queued", ctx->jobs->queued_count()}};
   worsen(jobs_status);
+  if (ctx->network) {
+    auto stats = ctx->network->stats();
+    bool lonely = stats.peers == 0 && !c.network.bootstrap_peers.empty();
+    std::string net_status = lonely ? "degraded" : "ok";
+    checks["network"] = {{"status", net_status},
+                         {"detail", lonely ? "no peer connected (bootstrap peers are being redialed)"
+                                           : std::to_string(stats.peers) + " peer(s) connected"},
+                         {"peers", stats.peers}};
+    worsen(net_status);
+  }
   json body = {{"status", overall}, {"checks", checks}, {"version", ctx->version}, {"node_id", c.node.id}};
   co_return api::json_response(overall == "unhealthy" ? 503 : 200, body.dump());
 }
@@ -414,6 +447,7 @@ void add_worker_routes(api::Router& router, WorkerApiContext* ctx) {
   router.add("GET", "/api/v1/jobs/{id}/result/signature", authed(ctx, job_signature));
   router.add("GET", "/api/v1/jobs/{id}/outputs/{*path}", authed(ctx, job_output));
   router.add("GET", "/api/v1/node", authed(ctx, node_info));
+  router.add("GET", "/api/v1/peers", authed(ctx, peers));
 }
 
 }  // namespace ciro::node

@@ -15,6 +15,11 @@ namespace ciro::node {
 
 class JobService;
 class WorkerMetrics;
+}  // namespace ciro::node
+namespace ciro::network {
+class WorkerNetwork;
+}
+namespace ciro::node {
 
 /// What the periodic checks last saw; read by /health and /api/v1/node.
 struct HealthSnapshot {
@@ -38,6 +43,8 @@ struct WorkerApiContext {
   const utils::NodeKey* key = nullptr;
   compute::GpuManager* gpus = nullptr;
   HealthSnapshot* health = nullptr;
+  network::WorkerNetwork* network = nullptr;   ///< null when [network] enabled = false
+  std::uint64_t* job_announcements = nullptr;  ///< job announcements received over gossip
   std::string token;
   std::string version;
   std::chrono::steady_clock::time_point started_at;
