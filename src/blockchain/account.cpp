@@ -1,10 +1,10 @@
 #include "blockchain/account.h"
 
+#include <sodium.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <sodium.h>
 
 #include <cmath>
 
@@ -87,17 +87,25 @@ awaitable<RpcResult<SignedInvoke>> Account::build(std::vector<Call> calls, Felt 
   // Estimate over the query version, signed so that __validate__ runs as it will for real.
   CIRO_CO_TRY(SignedInvoke query, sign(tx, true));
   json batch = json::array({query.json});
-  CIRO_CO_TRY(std::vector<FeeEstimate> est, co_await m_rpc.estimate_fee(std::move(batch), false, BlockId::pre_confirmed()));
-  if (est.size() != 1) co_return RpcError{Errc::protocol, rpc_code::NONE, "fee estimate: expected 1 entry, got " + std::to_string(est.size()), {}, "starknet_estimateFee"};
+  CIRO_CO_TRY(std::vector<FeeEstimate> est,
+              co_await m_rpc.estimate_fee(std::move(batch), false, BlockId::pre_confirmed()));
+  if (est.size() != 1)
+    co_return RpcError{Errc::protocol,
+                       rpc_code::NONE,
+                       "fee estimate: expected 1 entry, got " + std::to_string(est.size()),
+                       {},
+                       "starknet_estimateFee"};
   const FeeEstimate& e = est.front();
   tx.l1_gas = {scale_u64(e.l1_gas_consumed, m_fee.amount_margin), scale_u128(e.l1_gas_price, m_fee.price_margin)};
   tx.l2_gas = {scale_u64(e.l2_gas_consumed, m_fee.amount_margin), scale_u128(e.l2_gas_price, m_fee.price_margin)};
-  tx.l1_data_gas = ResourceBound{scale_u64(e.l1_data_gas_consumed, m_fee.amount_margin), scale_u128(e.l1_data_gas_price, m_fee.price_margin)};
+  tx.l1_data_gas = ResourceBound{scale_u64(e.l1_data_gas_consumed, m_fee.amount_margin),
+                                 scale_u128(e.l1_data_gas_price, m_fee.price_margin)};
   CIRO_CO_TRY(SignedInvoke signed_tx, sign(tx, false));
   co_return signed_tx;
 }
 
-awaitable<RpcResult<FinalReceipt>> Account::wait_for_receipt(Felt tx_hash, std::chrono::milliseconds poll, std::chrono::milliseconds timeout) {
+awaitable<RpcResult<FinalReceipt>> Account::wait_for_receipt(Felt tx_hash, std::chrono::milliseconds poll,
+                                                             std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   std::string last_status = "unknown";
@@ -120,17 +128,23 @@ awaitable<RpcResult<FinalReceipt>> Account::wait_for_receipt(Felt tx_hash, std::
       }
     } else if (st.code() == rpc_code::TXN_HASH_NOT_FOUND) {
       if (last_status != "unknown") {
-        co_return RpcError{Errc::not_found, rpc_code::TXN_HASH_NOT_FOUND,
-                           "transaction " + tx_hash.to_hex() + " vanished after status " + last_status + " (evicted or rejected)", {},
-                           "starknet_getTransactionStatus"};
+        co_return RpcError{
+            Errc::not_found,
+            rpc_code::TXN_HASH_NOT_FOUND,
+            "transaction " + tx_hash.to_hex() + " vanished after status " + last_status + " (evicted or rejected)",
+            {},
+            "starknet_getTransactionStatus"};
       }
     } else if (st.error().errc != Errc::unavailable && st.error().errc != Errc::timeout) {
       co_return std::move(st).error();
     }
     if (std::chrono::steady_clock::now() + poll > deadline) {
-      co_return RpcError{Errc::timeout, rpc_code::NONE,
-                         "transaction " + tx_hash.to_hex() + " not final after " + std::to_string(timeout.count()) + " ms (last status " + last_status + ")",
-                         {}, "starknet_getTransactionStatus"};
+      co_return RpcError{Errc::timeout,
+                         rpc_code::NONE,
+                         "transaction " + tx_hash.to_hex() + " not final after " + std::to_string(timeout.count()) +
+                             " ms (last status " + last_status + ")",
+                         {},
+                         "starknet_getTransactionStatus"};
     }
     timer.expires_after(poll);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));

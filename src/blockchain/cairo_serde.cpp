@@ -19,8 +19,8 @@ CairoU256 CairoU256::from_u256(const U256& v) {
 }
 
 U256 CairoU256::to_u256() const {
-  return U256(static_cast<std::uint64_t>(low), static_cast<std::uint64_t>(low >> 64),
-              static_cast<std::uint64_t>(high), static_cast<std::uint64_t>(high >> 64));
+  return U256(static_cast<std::uint64_t>(low), static_cast<std::uint64_t>(low >> 64), static_cast<std::uint64_t>(high),
+              static_cast<std::uint64_t>(high >> 64));
 }
 
 Felt felt_from_u128(u128 v) {
@@ -64,13 +64,15 @@ Result<Felt> FeltReader::felt(std::string_view what) {
 Result<u128> FeltReader::u128(std::string_view what) {
   CIRO_TRY(const Felt f, felt(what));
   const U256 v = f.to_u256();
-  if (v.w[2] != 0 || v.w[3] != 0) return make_error(Errc::protocol, std::string(what) + ": value does not fit in u128: " + f.to_hex());
+  if (v.w[2] != 0 || v.w[3] != 0)
+    return make_error(Errc::protocol, std::string(what) + ": value does not fit in u128: " + f.to_hex());
   return static_cast<unsigned __int128>(v.w[0]) | (static_cast<unsigned __int128>(v.w[1]) << 64);
 }
 
 Result<std::uint64_t> FeltReader::u64(std::string_view what) {
   CIRO_TRY(const unsigned __int128 v, u128(what));
-  if (v > std::numeric_limits<std::uint64_t>::max()) return make_error(Errc::protocol, std::string(what) + ": value does not fit in u64");
+  if (v > std::numeric_limits<std::uint64_t>::max())
+    return make_error(Errc::protocol, std::string(what) + ": value does not fit in u64");
   return static_cast<std::uint64_t>(v);
 }
 
@@ -100,7 +102,8 @@ Result<CairoU256> FeltReader::u256(std::string_view what) {
 
 Result<Felts> FeltReader::felt_array(std::string_view what) {
   CIRO_TRY(const std::uint64_t n, u64(std::string(what) + ".len"));
-  if (n > remaining()) return make_error(Errc::protocol, std::string(what) + ": array length " + std::to_string(n) + " exceeds the data");
+  if (n > remaining())
+    return make_error(Errc::protocol, std::string(what) + ": array length " + std::to_string(n) + " exceeds the data");
   Felts out(m_in.begin() + static_cast<std::ptrdiff_t>(m_pos), m_in.begin() + static_cast<std::ptrdiff_t>(m_pos + n));
   m_pos += n;
   return out;
@@ -141,7 +144,8 @@ Result<std::string> FeltReader::byte_array(std::string_view what) {
 
 Result<void> FeltReader::finish(std::string_view what) const {
   if (m_pos != m_in.size()) {
-    return make_error(Errc::protocol, std::string(what) + ": " + std::to_string(m_in.size() - m_pos) + " unexpected trailing felt(s)");
+    return make_error(Errc::protocol,
+                      std::string(what) + ": " + std::to_string(m_in.size() - m_pos) + " unexpected trailing felt(s)");
   }
   return {};
 }

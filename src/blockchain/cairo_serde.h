@@ -34,7 +34,10 @@ inline std::string felt_hex(const Felt& f) { return f.to_hex(); }
 /// Appends values in Cairo Serde form.
 class FeltWriter {
  public:
-  FeltWriter& felt(const Felt& v) { m_out.push_back(v); return *this; }
+  FeltWriter& felt(const Felt& v) {
+    m_out.push_back(v);
+    return *this;
+  }
   FeltWriter& u64(std::uint64_t v) { return felt(Felt::from_u64(v)); }
   FeltWriter& u128(unsigned __int128 v) { return felt(felt_from_u128(v)); }
   FeltWriter& boolean(bool v) { return u64(v ? 1 : 0); }

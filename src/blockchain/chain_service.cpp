@@ -83,10 +83,12 @@ struct ChainService::Impl {
     if (fin->reverted && fin->revert_reason.find("already") == std::string::npos) {
       co_return make_error(Errc::conflict, "register_worker reverted: " + fin->revert_reason);
     }
-    CIRO_CO_TRY(auto n, db->exec("INSERT OR REPLACE INTO chain_kv (key, value) VALUES (?, ?)", {key, fin->transaction_hash.to_hex()}));
+    CIRO_CO_TRY(auto n, db->exec("INSERT OR REPLACE INTO chain_kv (key, value) VALUES (?, ?)",
+                                 {key, fin->transaction_hash.to_hex()}));
     (void)n;
     status.registered = true;
-    log->info("worker {} registered with JobManager {} (tx {})", worker_id.to_hex(), job_manager.to_hex(), fin->transaction_hash.to_hex());
+    log->info("worker {} registered with JobManager {} (tx {})", worker_id.to_hex(), job_manager.to_hex(),
+              fin->transaction_hash.to_hex());
     co_return Result<void>{};
   }
 
@@ -129,13 +131,16 @@ ChainService::~ChainService() {
   if (m_impl->heartbeat_timer) m_impl->heartbeat_timer->cancel();
 }
 
-void ChainService::on_job_assigned(std::function<void(JobAssignedEvent)> callback) { m_impl->on_assigned = std::move(callback); }
+void ChainService::on_job_assigned(std::function<void(JobAssignedEvent)> callback) {
+  m_impl->on_assigned = std::move(callback);
+}
 void ChainService::set_performance_metrics(PerformanceMetrics metrics) { m_impl->metrics = metrics; }
 
 awaitable<Result<void>> ChainService::start() {
   Impl& s = *m_impl;
   const ChainOptions& o = s.options;
-  if (o.rpc_urls.empty()) co_return make_error(Errc::invalid_argument, "chain option rpc_urls: at least one URL is required");
+  if (o.rpc_urls.empty())
+    co_return make_error(Errc::invalid_argument, "chain option rpc_urls: at least one URL is required");
   if (o.db_file.empty()) co_return make_error(Errc::invalid_argument, "chain option db_file: required");
   std::string expected_chain;
   ContractAddresses defaults{};
@@ -145,13 +150,15 @@ awaitable<Result<void>> ChainService::start() {
   } else if (o.network == "mainnet" || o.network == "SN_MAIN") {
     expected_chain = "0x534e5f4d41494e";
   } else {
-    co_return make_error(Errc::invalid_argument, "chain option network: '" + o.network + "' (allowed: sepolia, testnet, mainnet)");
+    co_return make_error(Errc::invalid_argument,
+                         "chain option network: '" + o.network + "' (allowed: sepolia, testnet, mainnet)");
   }
   CIRO_CO_TRY(s.address, s.felt_option("account_address", o.account_address, Felt()));
   if (s.address.is_zero()) co_return make_error(Errc::invalid_argument, "chain option account_address: required");
   CIRO_CO_TRY(s.job_manager, s.felt_option("job_manager", o.job_manager, defaults.job_manager));
   CIRO_CO_TRY(s.cdc_pool, s.felt_option("cdc_pool", o.cdc_pool, defaults.cdc_pool));
-  if (s.job_manager.is_zero()) co_return make_error(Errc::invalid_argument, "chain option job_manager: required on " + o.network);
+  if (s.job_manager.is_zero())
+    co_return make_error(Errc::invalid_argument, "chain option job_manager: required on " + o.network);
   CIRO_CO_TRY(s.worker_id, s.felt_option("worker_id", o.worker_id, s.address));
 
   CIRO_CO_TRY(auto db, storage::Database::open(o.db_file, chain_migrations()));
@@ -172,7 +179,8 @@ awaitable<Result<void>> ChainService::start() {
   CIRO_CO_TRY(s.status.spec_version, (co_await s.rpc->check_spec_version()).to_result());
   CIRO_CO_TRY(Felt chain, (co_await s.rpc->chain_id()).to_result());
   if (chain.to_hex() != expected_chain) {
-    co_return make_error(Errc::conflict, "the RPC node serves chain " + chain.to_hex() + ", not " + o.network + " (" + expected_chain + ")");
+    co_return make_error(Errc::conflict, "the RPC node serves chain " + chain.to_hex() + ", not " + o.network + " (" +
+                                             expected_chain + ")");
   }
   s.account = std::make_unique<Account>(*s.rpc, s.address, *key, chain, o.fee);
   key.value() = U256{};
@@ -241,7 +249,8 @@ awaitable<Result<std::string>> ChainService::submit_job_result(JobResult result)
   auto fin = co_await self->send_and_wait(std::move(calls), "submit_job_result");
   if (!fin) co_return fin.error().to_error();
   if (fin->reverted) {
-    co_return make_error(Errc::conflict, "submit_job_result tx " + fin->transaction_hash.to_hex() + " reverted: " + fin->revert_reason);
+    co_return make_error(Errc::conflict,
+                         "submit_job_result tx " + fin->transaction_hash.to_hex() + " reverted: " + fin->revert_reason);
   }
   ++self->status.results_submitted;
   co_return fin->transaction_hash.to_hex();

@@ -29,27 +29,27 @@
 namespace ciro::blockchain {
 
 struct ChainOptions {
-  std::vector<std::string> rpc_urls;                     ///< JSON-RPC 0.10 endpoints, failover in order
-  std::string network = "sepolia";                       ///< sepolia (alias testnet) | mainnet: chain id checked at start
-  std::string account_address;                           ///< the worker's account contract (hex)
-  std::string keystore_path;                             ///< encrypted key file (`ciro-worker keys new`)
-  std::string password_env = "CIRO_KEYSTORE_PASSWORD";   ///< variable holding the keystore password
-  std::string password_file;                             ///< or a file holding it (wins when set)
-  std::string job_manager, cdc_pool;                     ///< contract addresses; empty = the network's defaults
-  std::uint32_t confirmations = 2;                       ///< depth before a JobAssigned event is delivered
-  std::chrono::milliseconds poll_interval{5000};         ///< event and receipt polling
-  std::filesystem::path db_file;                         ///< chain database (SQLite, chain_ tables)
+  std::vector<std::string> rpc_urls;  ///< JSON-RPC 0.10 endpoints, failover in order
+  std::string network = "sepolia";    ///< sepolia (alias testnet) | mainnet: chain id checked at start
+  std::string account_address;        ///< the worker's account contract (hex)
+  std::string keystore_path;          ///< encrypted key file (`ciro-worker keys new`)
+  std::string password_env = "CIRO_KEYSTORE_PASSWORD";  ///< variable holding the keystore password
+  std::string password_file;                            ///< or a file holding it (wins when set)
+  std::string job_manager, cdc_pool;                    ///< contract addresses; empty = the network's defaults
+  std::uint32_t confirmations = 2;                      ///< depth before a JobAssigned event is delivered
+  std::chrono::milliseconds poll_interval{5000};        ///< event and receipt polling
+  std::filesystem::path db_file;                        ///< chain database (SQLite, chain_ tables)
   // --- optional ---
-  std::string worker_id;                                 ///< WorkerId felt; empty = the account address
-  std::chrono::milliseconds heartbeat_interval{600'000}; ///< CDC pool heartbeats; 0 = off
-  std::optional<std::uint64_t> start_block;              ///< first block for a new cursor; unset = the tip
-  std::chrono::milliseconds rpc_timeout{10'000};         ///< per RPC attempt
-  int rpc_max_attempts = 6;                              ///< attempts per RPC call (backoff + failover)
+  std::string worker_id;                                  ///< WorkerId felt; empty = the account address
+  std::chrono::milliseconds heartbeat_interval{600'000};  ///< CDC pool heartbeats; 0 = off
+  std::optional<std::uint64_t> start_block;               ///< first block for a new cursor; unset = the tip
+  std::chrono::milliseconds rpc_timeout{10'000};          ///< per RPC attempt
+  int rpc_max_attempts = 6;                               ///< attempts per RPC call (backoff + failover)
   std::chrono::milliseconds backoff_base{250}, backoff_max{8'000};
-  std::chrono::milliseconds receipt_timeout{600'000};    ///< how long submit_job_result waits for finality
-  bool register_worker = true;                           ///< register in the JobManager at start (idempotent)
-  FeeOptions fee;                                        ///< resource-bound margins and tip
-  RpcCallHook on_rpc_call;                               ///< metrics hook: (method, outcome)
+  std::chrono::milliseconds receipt_timeout{600'000};  ///< how long submit_job_result waits for finality
+  bool register_worker = true;                         ///< register in the JobManager at start (idempotent)
+  FeeOptions fee;                                      ///< resource-bound margins and tip
+  RpcCallHook on_rpc_call;                             ///< metrics hook: (method, outcome)
 };
 
 class ChainService {

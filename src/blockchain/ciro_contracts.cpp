@@ -13,11 +13,16 @@ ContractAddresses ContractAddresses::sepolia() {
 
 const char* job_state_name(JobState s) {
   switch (s) {
-    case JobState::queued: return "Queued";
-    case JobState::processing: return "Processing";
-    case JobState::completed: return "Completed";
-    case JobState::failed: return "Failed";
-    case JobState::cancelled: return "Cancelled";
+    case JobState::queued:
+      return "Queued";
+    case JobState::processing:
+      return "Processing";
+    case JobState::completed:
+      return "Completed";
+    case JobState::failed:
+      return "Failed";
+    case JobState::cancelled:
+      return "Cancelled";
   }
   return "?";
 }
@@ -32,7 +37,12 @@ Call submit_job_result(const Felt& jm, const JobResult& r) {
   FeltWriter w;
   w.u256(r.job_id);  // job_id: JobId
   // result: JobResult { job_id, worker_id, output_data_hash, computation_proof, gas_used, execution_time }
-  w.u256(r.job_id).felt(r.worker_id).felt(r.output_data_hash).felt_array(r.computation_proof).u256(r.gas_used).u64(r.execution_time);
+  w.u256(r.job_id)
+      .felt(r.worker_id)
+      .felt(r.output_data_hash)
+      .felt_array(r.computation_proof)
+      .u256(r.gas_used)
+      .u64(r.execution_time);
   return {jm, get_selector_from_name("submit_job_result"), w.take()};
 }
 
@@ -90,15 +100,26 @@ namespace cdc_pool {
 
 Call register_worker(const Felt& pool, const WorkerCapabilities& c, const Felts& proof, const Felt& location_hash) {
   FeltWriter w;
-  w.u64(c.gpu_memory_gb).u64(c.cpu_cores).u64(c.ram_gb).u64(c.storage_gb).u64(c.bandwidth_mbps).u64(c.capability_flags)
-      .felt(c.gpu_model).felt(c.cpu_model);
+  w.u64(c.gpu_memory_gb)
+      .u64(c.cpu_cores)
+      .u64(c.ram_gb)
+      .u64(c.storage_gb)
+      .u64(c.bandwidth_mbps)
+      .u64(c.capability_flags)
+      .felt(c.gpu_model)
+      .felt(c.cpu_model);
   w.felt_array(proof).felt(location_hash);
   return {pool, get_selector_from_name("register_worker"), w.take()};
 }
 
 Call submit_heartbeat(const Felt& pool, const Felt& worker_id, const PerformanceMetrics& m) {
   FeltWriter w;
-  w.felt(worker_id).u64(m.avg_response_time).u64(m.completion_rate).u64(m.quality_score).u64(m.uptime_percentage).u64(m.last_updated);
+  w.felt(worker_id)
+      .u64(m.avg_response_time)
+      .u64(m.completion_rate)
+      .u64(m.quality_score)
+      .u64(m.uptime_percentage)
+      .u64(m.last_updated);
   return {pool, get_selector_from_name("submit_heartbeat"), w.take()};
 }
 

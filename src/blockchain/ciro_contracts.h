@@ -61,8 +61,9 @@ struct WorkerCapabilities {
   std::uint64_t ram_gb = 0;
   std::uint64_t storage_gb = 0;
   std::uint32_t bandwidth_mbps = 0;
-  std::uint64_t capability_flags = 0;  ///< CUDA 1, OPENCL 2, FP16 4, INT8 8, NVLINK 16, INFINIBAND 32, TENSOR_CORES 64, MULTI_GPU 128
-  Felt gpu_model;                      ///< short string
+  std::uint64_t capability_flags =
+      0;           ///< CUDA 1, OPENCL 2, FP16 4, INT8 8, NVLINK 16, INFINIBAND 32, TENSOR_CORES 64, MULTI_GPU 128
+  Felt gpu_model;  ///< short string
   Felt cpu_model;
 };
 
@@ -86,20 +87,44 @@ Result<WorkerStats> decode_worker_stats(std::span<const Felt> result);
 }  // namespace job_manager
 
 namespace cdc_pool {
-Call register_worker(const Felt& cdc_pool, const WorkerCapabilities& caps, const Felts& proof_of_resources, const Felt& location_hash);
+Call register_worker(const Felt& cdc_pool, const WorkerCapabilities& caps, const Felts& proof_of_resources,
+                     const Felt& location_hash);
 Call submit_heartbeat(const Felt& cdc_pool, const Felt& worker_id, const PerformanceMetrics& metrics);
 Call stake(const Felt& cdc_pool, const CairoU256& amount, std::uint64_t lock_period);
 }  // namespace cdc_pool
 
 // ---- events (keys[0] = sn_keccak(name), then #[key] fields; data = the rest) ----
 
-struct JobSubmittedEvent { JobId job_id; Felt client; CairoU256 payment; };
-struct JobAssignedEvent { JobId job_id; Felt worker; };
-struct JobCompletedEvent { JobId job_id; Felt worker; };
-struct PaymentReleasedEvent { JobId job_id; Felt worker; CairoU256 amount; };
+struct JobSubmittedEvent {
+  JobId job_id;
+  Felt client;
+  CairoU256 payment;
+};
+struct JobAssignedEvent {
+  JobId job_id;
+  Felt worker;
+};
+struct JobCompletedEvent {
+  JobId job_id;
+  Felt worker;
+};
+struct PaymentReleasedEvent {
+  JobId job_id;
+  Felt worker;
+  CairoU256 amount;
+};
 /// capabilities are kept as raw felts: the deployed class may lay them out differently.
-struct WorkerRegisteredEvent { Felt worker_id; Felt owner; Felts capabilities; CairoU256 stake_amount; };
-struct StakeAddedEvent { Felt worker; CairoU256 amount; CairoU256 total_stake; };
+struct WorkerRegisteredEvent {
+  Felt worker_id;
+  Felt owner;
+  Felts capabilities;
+  CairoU256 stake_amount;
+};
+struct StakeAddedEvent {
+  Felt worker;
+  CairoU256 amount;
+  CairoU256 total_stake;
+};
 
 namespace events {
 Felt selector(std::string_view event_name);  ///< sn_keccak of the name

@@ -18,19 +18,25 @@ struct EventFollower::Stop {
 };
 
 EventFollower::EventFollower(RpcClient& rpc, storage::Database& db, FollowerOptions options, Handler handler)
-    : m_rpc(rpc), m_db(db), m_options(std::move(options)), m_handler(std::move(handler)), m_stop(std::make_shared<Stop>()) {}
+    : m_rpc(rpc),
+      m_db(db),
+      m_options(std::move(options)),
+      m_handler(std::move(handler)),
+      m_stop(std::make_shared<Stop>()) {}
 
 EventFollower::~EventFollower() = default;
 
 Result<EventCursor> EventFollower::load_cursor() {
-  CIRO_TRY(auto rows, m_db.query("SELECT block, tx_index, event_index FROM chain_event_cursor WHERE name = ?", {m_options.name}));
+  CIRO_TRY(auto rows,
+           m_db.query("SELECT block, tx_index, event_index FROM chain_event_cursor WHERE name = ?", {m_options.name}));
   if (rows.empty()) return EventCursor{m_options.start_block, -1, -1};
   return EventCursor{static_cast<std::uint64_t>(rows[0].integer(0)), rows[0].integer(1), rows[0].integer(2)};
 }
 
 Result<void> EventFollower::save_cursor(const EventCursor& c) {
   CIRO_TRY(auto n, m_db.exec("INSERT INTO chain_event_cursor (name, block, tx_index, event_index) VALUES (?, ?, ?, ?) "
-                             "ON CONFLICT(name) DO UPDATE SET block = excluded.block, tx_index = excluded.tx_index, event_index = excluded.event_index",
+                             "ON CONFLICT(name) DO UPDATE SET block = excluded.block, tx_index = excluded.tx_index, "
+                             "event_index = excluded.event_index",
                              {m_options.name, static_cast<std::int64_t>(c.block), c.tx_index, c.event_index}));
   (void)n;
   return {};
@@ -42,8 +48,9 @@ EventCursor EventFollower::cursor() {
 }
 
 awaitable<Result<void>> EventFollower::check_reorg(EventCursor& c) {
-  auto rows = m_db.query("SELECT number, hash FROM chain_block_checkpoint WHERE name = ? AND number < ? ORDER BY number DESC",
-                         {m_options.name, static_cast<std::int64_t>(c.block)});
+  auto rows =
+      m_db.query("SELECT number, hash FROM chain_block_checkpoint WHERE name = ? AND number < ? ORDER BY number DESC",
+                 {m_options.name, static_cast<std::int64_t>(c.block)});
   if (!rows) co_return rows.error();
   if (rows->empty()) co_return Result<void>{};
   bool first = true;
@@ -55,10 +62,12 @@ awaitable<Result<void>> EventFollower::check_reorg(EventCursor& c) {
     if (h && h->to_hex() == stored) {
       if (first) co_return Result<void>{};  // no reorg
       // Fork point found: deliver everything after it again.
-      utils::logger("blockchain")->warn("events '{}': reorg detected; rolling back from block {} to {}", m_options.name, c.block, number + 1);
+      utils::logger("blockchain")
+          ->warn("events '{}': reorg detected; rolling back from block {} to {}", m_options.name, c.block, number + 1);
       c = EventCursor{number + 1, -1, -1};
       auto tx = m_db.transaction([&]() -> Result<void> {
-        CIRO_TRY(auto d, m_db.exec("DELETE FROM chain_block_checkpoint WHERE name = ? AND number > ?", {m_options.name, static_cast<std::int64_t>(number)}));
+        CIRO_TRY(auto d, m_db.exec("DELETE FROM chain_block_checkpoint WHERE name = ? AND number > ?",
+                                   {m_options.name, static_cast<std::int64_t>(number)}));
         (void)d;
         return save_cursor(c);
       });
@@ -70,7 +79,9 @@ awaitable<Result<void>> EventFollower::check_reorg(EventCursor& c) {
   }
   // Deeper than every checkpoint: restart from the oldest one kept.
   const std::uint64_t oldest = static_cast<std::uint64_t>(rows->back().integer(0));
-  utils::logger("blockchain")->warn("events '{}': reorg deeper than {} checkpoints; redelivering from block {}", m_options.name, rows->size(), oldest);
+  utils::logger("blockchain")
+      ->warn("events '{}': reorg deeper than {} checkpoints; redelivering from block {}", m_options.name, rows->size(),
+             oldest);
   c = EventCursor{oldest, -1, -1};
   auto tx = m_db.transaction([&]() -> Result<void> {
     CIRO_TRY(auto d, m_db.exec("DELETE FROM chain_block_checkpoint WHERE name = ?", {m_options.name}));
@@ -116,16 +127,21 @@ awaitable<Result<std::size_t>> EventFollower::step() {
     if (*e.block_number == to && e.block_hash && *e.block_hash != to_hash) co_return std::size_t{0};
   }
   std::stable_sort(events.begin(), events.end(), [](const EmittedEvent& a, const EmittedEvent& b) {
-    return std::tie(*a.block_number, a.transaction_index, a.event_index) < std::tie(*b.block_number, b.transaction_index, b.event_index);
+    return std::tie(*a.block_number, a.transaction_index, a.event_index) <
+           std::tie(*b.block_number, b.transaction_index, b.event_index);
   });
   std::size_t delivered = 0;
   for (const auto& e : events) {
-    const auto key = std::make_tuple(static_cast<std::int64_t>(*e.block_number), static_cast<std::int64_t>(e.transaction_index),
-                                     static_cast<std::int64_t>(e.event_index));
-    if (*e.block_number == c.block && key <= std::make_tuple(static_cast<std::int64_t>(c.block), c.tx_index, c.event_index)) continue;
+    const auto key =
+        std::make_tuple(static_cast<std::int64_t>(*e.block_number), static_cast<std::int64_t>(e.transaction_index),
+                        static_cast<std::int64_t>(e.event_index));
+    if (*e.block_number == c.block &&
+        key <= std::make_tuple(static_cast<std::int64_t>(c.block), c.tx_index, c.event_index))
+      continue;
     auto handled = m_handler(e);
     if (!handled) co_return handled.error();
-    c = EventCursor{*e.block_number, static_cast<std::int64_t>(e.transaction_index), static_cast<std::int64_t>(e.event_index)};
+    c = EventCursor{*e.block_number, static_cast<std::int64_t>(e.transaction_index),
+                    static_cast<std::int64_t>(e.event_index)};
     CIRO_CO_TRY_VOID(save_cursor(c));
     ++delivered;
   }
@@ -133,9 +149,10 @@ awaitable<Result<std::size_t>> EventFollower::step() {
   auto tx = m_db.transaction([&]() -> Result<void> {
     CIRO_TRY(auto a, m_db.exec("INSERT OR REPLACE INTO chain_block_checkpoint (name, number, hash) VALUES (?, ?, ?)",
                                {m_options.name, static_cast<std::int64_t>(to), to_hash.to_hex()}));
-    CIRO_TRY(auto b, m_db.exec("DELETE FROM chain_block_checkpoint WHERE name = ? AND number NOT IN (SELECT number FROM "
-                               "chain_block_checkpoint WHERE name = ? ORDER BY number DESC LIMIT ?)",
-                               {m_options.name, m_options.name, static_cast<std::int64_t>(m_options.checkpoints_kept)}));
+    CIRO_TRY(auto b,
+             m_db.exec("DELETE FROM chain_block_checkpoint WHERE name = ? AND number NOT IN (SELECT number FROM "
+                       "chain_block_checkpoint WHERE name = ? ORDER BY number DESC LIMIT ?)",
+                       {m_options.name, m_options.name, static_cast<std::int64_t>(m_options.checkpoints_kept)}));
     (void)a;
     (void)b;
     return save_cursor(next);

@@ -24,20 +24,20 @@
 namespace ciro::blockchain {
 
 struct FollowerOptions {
-  std::string name = "events";                 ///< cursor name (one per subscription)
-  std::optional<Felt> address;                 ///< emitting contract
-  std::vector<std::vector<Felt>> keys;         ///< getEvents key filter
-  std::uint32_t confirmations = 2;             ///< deliver only blocks at least this deep
-  std::uint64_t start_block = 0;               ///< where a new cursor starts
-  std::uint64_t max_blocks_per_step = 1000;    ///< bounded backfill per step
-  std::uint32_t chunk_size = 100;              ///< getEvents page size
+  std::string name = "events";               ///< cursor name (one per subscription)
+  std::optional<Felt> address;               ///< emitting contract
+  std::vector<std::vector<Felt>> keys;       ///< getEvents key filter
+  std::uint32_t confirmations = 2;           ///< deliver only blocks at least this deep
+  std::uint64_t start_block = 0;             ///< where a new cursor starts
+  std::uint64_t max_blocks_per_step = 1000;  ///< bounded backfill per step
+  std::uint32_t chunk_size = 100;            ///< getEvents page size
   std::chrono::milliseconds poll_interval{5000};
   std::size_t checkpoints_kept = 128;
 };
 
 struct EventCursor {
-  std::uint64_t block = 0;       ///< the block being delivered
-  std::int64_t tx_index = -1;    ///< last acked event in `block`; -1 = none yet
+  std::uint64_t block = 0;     ///< the block being delivered
+  std::int64_t tx_index = -1;  ///< last acked event in `block`; -1 = none yet
   std::int64_t event_index = -1;
 };
 

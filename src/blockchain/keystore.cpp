@@ -32,8 +32,8 @@ struct Wipe {
 Result<void> derive(unsigned char key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES], const std::string& password,
                     const unsigned char* salt, const KdfLimits& l) {
   if (sodium_init() < 0) return make_error(Errc::internal, "libsodium failed to initialise");
-  if (crypto_pwhash(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, password.data(), password.size(), salt, l.opslimit, l.memlimit,
-                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, password.data(), password.size(), salt,
+                    l.opslimit, l.memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return make_error(Errc::limit_exceeded, "Argon2id key derivation failed (out of memory?)");
   }
   return {};
@@ -43,8 +43,10 @@ Result<json> load(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) return make_error(Errc::io, "cannot read keystore " + file.string());
   json j = json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return make_error(Errc::invalid_argument, "keystore " + file.string() + " is not JSON");
-  if (j.value("version", 0) != 1) return make_error(Errc::invalid_argument, "keystore " + file.string() + ": unsupported version");
+  if (j.is_discarded() || !j.is_object())
+    return make_error(Errc::invalid_argument, "keystore " + file.string() + " is not JSON");
+  if (j.value("version", 0) != 1)
+    return make_error(Errc::invalid_argument, "keystore " + file.string() + ": unsupported version");
   return j;
 }
 
@@ -66,8 +68,9 @@ Result<void> keystore_write(const std::filesystem::path& file, const U256& priva
   std::vector<unsigned char> ct(plain.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   unsigned long long ct_len = 0;
   const std::string ad = "ciro-keystore-v1";
-  crypto_aead_xchacha20poly1305_ietf_encrypt(ct.data(), &ct_len, plain.data(), plain.size(), reinterpret_cast<const unsigned char*>(ad.data()),
-                                             ad.size(), nullptr, nonce, key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(ct.data(), &ct_len, plain.data(), plain.size(),
+                                             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr,
+                                             nonce, key);
   ct.resize(ct_len);
   json j = {{"version", 1},
             {"kdf", "argon2id13"},
@@ -100,14 +103,16 @@ Result<U256> keystore_read(const std::filesystem::path& file, const std::string&
     return utils::from_hex(j[k].get<std::string>());
   };
   auto salt = field("salt"), nonce = field("nonce"), ct = field("ciphertext");
-  if (!salt || salt->size() != crypto_pwhash_SALTBYTES || !nonce || nonce->size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES || !ct ||
-      ct->size() != 32 + crypto_aead_xchacha20poly1305_ietf_ABYTES || !j.contains("opslimit") || !j.contains("memlimit") ||
-      !j["opslimit"].is_number_unsigned() || !j["memlimit"].is_number_unsigned()) {
+  if (!salt || salt->size() != crypto_pwhash_SALTBYTES || !nonce ||
+      nonce->size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES || !ct ||
+      ct->size() != 32 + crypto_aead_xchacha20poly1305_ietf_ABYTES || !j.contains("opslimit") ||
+      !j.contains("memlimit") || !j["opslimit"].is_number_unsigned() || !j["memlimit"].is_number_unsigned()) {
     return make_error(Errc::invalid_argument, "keystore " + file.string() + ": malformed salt/nonce/ciphertext/params");
   }
   KdfLimits l{j["opslimit"].get<unsigned long long>(), j["memlimit"].get<std::size_t>()};
   // Bound what a file may ask for (a hostile file must not make us allocate 64 GiB).
-  if (l.opslimit < crypto_pwhash_OPSLIMIT_MIN || l.opslimit > 32 || l.memlimit < crypto_pwhash_MEMLIMIT_MIN || l.memlimit > (4ULL << 30)) {
+  if (l.opslimit < crypto_pwhash_OPSLIMIT_MIN || l.opslimit > 32 || l.memlimit < crypto_pwhash_MEMLIMIT_MIN ||
+      l.memlimit > (4ULL << 30)) {
     return make_error(Errc::invalid_argument, "keystore " + file.string() + ": KDF limits out of the accepted range");
   }
   unsigned char key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
@@ -118,7 +123,8 @@ Result<U256> keystore_read(const std::filesystem::path& file, const std::string&
   unsigned long long plain_len = 0;
   const std::string ad = "ciro-keystore-v1";
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &plain_len, nullptr, ct->data(), ct->size(),
-                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nonce->data(), key) != 0 ||
+                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
+                                                 nonce->data(), key) != 0 ||
       plain_len != 32) {
     return make_error(Errc::permission_denied, "keystore " + file.string() + ": wrong password or corrupted file");
   }
@@ -143,7 +149,8 @@ Result<std::string> read_password(const std::string& env_var, const std::string&
   }
   const char* v = env_var.empty() ? nullptr : std::getenv(env_var.c_str());
   if (v == nullptr || *v == '\0') {
-    return make_error(Errc::invalid_argument, "no keystore password: set " + (env_var.empty() ? std::string("a password variable") : env_var) +
+    return make_error(Errc::invalid_argument, "no keystore password: set " +
+                                                  (env_var.empty() ? std::string("a password variable") : env_var) +
                                                   " or give --password-file");
   }
   return std::string(v);
@@ -177,14 +184,22 @@ int keys_cli_main(const std::vector<std::string>& args, std::ostream& out, std::
       return true;
     };
     bool ok = true;
-    if (a == "--keystore") ok = value(keystore);
-    else if (a == "--address") ok = value(address);
-    else if (a == "--key-file") ok = value(key_file);
-    else if (a == "--key-env") ok = value(key_env);
-    else if (a == "--password-env") ok = value(password_env);
-    else if (a == "--password-file") ok = value(password_file);
-    else if (a == "--fast-kdf") fast = true;
-    else if (a == "--decrypt") decrypt = true;
+    if (a == "--keystore")
+      ok = value(keystore);
+    else if (a == "--address")
+      ok = value(address);
+    else if (a == "--key-file")
+      ok = value(key_file);
+    else if (a == "--key-env")
+      ok = value(key_env);
+    else if (a == "--password-env")
+      ok = value(password_env);
+    else if (a == "--password-file")
+      ok = value(password_file);
+    else if (a == "--fast-kdf")
+      fast = true;
+    else if (a == "--decrypt")
+      decrypt = true;
     else {
       err << "keys: unknown option " << a << "\n" << USAGE;
       return 2;

@@ -64,7 +64,8 @@ void NonceManager::mark_final(const Felt& hash, bool reverted, const std::string
 std::vector<PendingTx> NonceManager::open_transactions() {
   std::vector<PendingTx> out;
   auto rows = m_db.query(
-      "SELECT id, nonce, tx_hash, tx_json, label, state FROM chain_pending_tx WHERE account = ? AND state IN ('signed','submitted') "
+      "SELECT id, nonce, tx_hash, tx_json, label, state FROM chain_pending_tx WHERE account = ? AND state IN "
+      "('signed','submitted') "
       "ORDER BY nonce, id",
       {m_account_hex});
   if (!rows) return out;
@@ -84,7 +85,8 @@ std::vector<PendingTx> NonceManager::open_transactions() {
 awaitable<RpcResult<std::uint64_t>> NonceManager::chain_nonce() {
   CIRO_CO_TRY(Felt n, co_await m_rpc.get_nonce(m_account.address(), BlockId::pre_confirmed()));
   const U256 v = n.to_u256();
-  if (v.w[1] != 0 || v.w[2] != 0 || v.w[3] != 0) co_return RpcError{Errc::protocol, rpc_code::NONE, "account nonce exceeds u64", {}, "starknet_getNonce"};
+  if (v.w[1] != 0 || v.w[2] != 0 || v.w[3] != 0)
+    co_return RpcError{Errc::protocol, rpc_code::NONE, "account nonce exceeds u64", {}, "starknet_getNonce"};
   co_return v.w[0];
 }
 
@@ -164,7 +166,8 @@ awaitable<RpcResult<Felt>> NonceManager::execute(std::vector<Call> calls, std::s
     auto built = co_await m_account.build(calls, Felt::from_u64(nonce));
     if (!built) {
       // A stale nonce shows up at estimation as an execution error: resync once and retry.
-      if (attempt == 0 && (built.code() == rpc_code::TRANSACTION_EXECUTION_ERROR || built.code() == rpc_code::INVALID_TRANSACTION_NONCE)) {
+      if (attempt == 0 && (built.code() == rpc_code::TRANSACTION_EXECUTION_ERROR ||
+                           built.code() == rpc_code::INVALID_TRANSACTION_NONCE)) {
         m_next.reset();
         CIRO_CO_TRY(std::uint64_t chain, co_await chain_nonce());
         if (chain != nonce) {
@@ -175,8 +178,10 @@ awaitable<RpcResult<Felt>> NonceManager::execute(std::vector<Call> calls, std::s
       co_return std::move(built).error();
     }
     SignedInvoke& tx = *built;
-    auto ins = m_db.exec("INSERT INTO chain_pending_tx (account, nonce, tx_hash, tx_json, label, state) VALUES (?, ?, ?, ?, ?, 'signed')",
-                         {m_account_hex, static_cast<std::int64_t>(nonce), tx.hash.to_hex(), tx.json.dump(), label});
+    auto ins = m_db.exec(
+        "INSERT INTO chain_pending_tx (account, nonce, tx_hash, tx_json, label, state) VALUES (?, ?, ?, ?, ?, "
+        "'signed')",
+        {m_account_hex, static_cast<std::int64_t>(nonce), tx.hash.to_hex(), tx.json.dump(), label});
     if (!ins) co_return ins.error();
     auto rows = m_db.query("SELECT id FROM chain_pending_tx WHERE tx_hash = ?", {tx.hash.to_hex()});
     const std::int64_t id = rows && !rows->empty() ? rows->front().integer(0) : 0;

@@ -1,5 +1,6 @@
 #include "blockchain/rpc_client.h"
 
+#include <openssl/ssl.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -9,7 +10,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <random>
@@ -29,43 +29,80 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 const char* rpc_code_name(int code) noexcept {
   switch (code) {
-    case 1: return "FAILED_TO_RECEIVE_TXN";
-    case 10: return "NO_TRACE_AVAILABLE";
-    case 20: return "CONTRACT_NOT_FOUND";
-    case 21: return "ENTRYPOINT_NOT_FOUND";
-    case 24: return "BLOCK_NOT_FOUND";
-    case 27: return "INVALID_TXN_INDEX";
-    case 28: return "CLASS_HASH_NOT_FOUND";
-    case 29: return "TXN_HASH_NOT_FOUND";
-    case 31: return "PAGE_SIZE_TOO_BIG";
-    case 32: return "NO_BLOCKS";
-    case 33: return "INVALID_CONTINUATION_TOKEN";
-    case 34: return "TOO_MANY_KEYS_IN_FILTER";
-    case 40: return "CONTRACT_ERROR";
-    case 41: return "TRANSACTION_EXECUTION_ERROR";
-    case 42: return "STORAGE_PROOF_NOT_SUPPORTED";
-    case 51: return "CLASS_ALREADY_DECLARED";
-    case 52: return "INVALID_TRANSACTION_NONCE";
-    case 53: return "INSUFFICIENT_RESOURCES_FOR_VALIDATE";
-    case 54: return "INSUFFICIENT_ACCOUNT_BALANCE";
-    case 55: return "VALIDATION_FAILURE";
-    case 56: return "COMPILATION_FAILED";
-    case 57: return "CONTRACT_CLASS_SIZE_IS_TOO_LARGE";
-    case 58: return "NON_ACCOUNT";
-    case 59: return "DUPLICATE_TX";
-    case 60: return "COMPILED_CLASS_HASH_MISMATCH";
-    case 61: return "UNSUPPORTED_TX_VERSION";
-    case 62: return "UNSUPPORTED_CONTRACT_CLASS_VERSION";
-    case 63: return "UNEXPECTED_ERROR";
-    case 64: return "REPLACEMENT_TRANSACTION_UNDERPRICED";
-    case 65: return "FEE_BELOW_MINIMUM";
-    case 69: return "INVALID_PROOF";
-    case -32700: return "PARSE_ERROR";
-    case -32600: return "INVALID_REQUEST";
-    case -32601: return "METHOD_NOT_FOUND";
-    case -32602: return "INVALID_PARAMS";
-    case -32603: return "INTERNAL_ERROR";
-    default: return "";
+    case 1:
+      return "FAILED_TO_RECEIVE_TXN";
+    case 10:
+      return "NO_TRACE_AVAILABLE";
+    case 20:
+      return "CONTRACT_NOT_FOUND";
+    case 21:
+      return "ENTRYPOINT_NOT_FOUND";
+    case 24:
+      return "BLOCK_NOT_FOUND";
+    case 27:
+      return "INVALID_TXN_INDEX";
+    case 28:
+      return "CLASS_HASH_NOT_FOUND";
+    case 29:
+      return "TXN_HASH_NOT_FOUND";
+    case 31:
+      return "PAGE_SIZE_TOO_BIG";
+    case 32:
+      return "NO_BLOCKS";
+    case 33:
+      return "INVALID_CONTINUATION_TOKEN";
+    case 34:
+      return "TOO_MANY_KEYS_IN_FILTER";
+    case 40:
+      return "CONTRACT_ERROR";
+    case 41:
+      return "TRANSACTION_EXECUTION_ERROR";
+    case 42:
+      return "STORAGE_PROOF_NOT_SUPPORTED";
+    case 51:
+      return "CLASS_ALREADY_DECLARED";
+    case 52:
+      return "INVALID_TRANSACTION_NONCE";
+    case 53:
+      return "INSUFFICIENT_RESOURCES_FOR_VALIDATE";
+    case 54:
+      return "INSUFFICIENT_ACCOUNT_BALANCE";
+    case 55:
+      return "VALIDATION_FAILURE";
+    case 56:
+      return "COMPILATION_FAILED";
+    case 57:
+      return "CONTRACT_CLASS_SIZE_IS_TOO_LARGE";
+    case 58:
+      return "NON_ACCOUNT";
+    case 59:
+      return "DUPLICATE_TX";
+    case 60:
+      return "COMPILED_CLASS_HASH_MISMATCH";
+    case 61:
+      return "UNSUPPORTED_TX_VERSION";
+    case 62:
+      return "UNSUPPORTED_CONTRACT_CLASS_VERSION";
+    case 63:
+      return "UNEXPECTED_ERROR";
+    case 64:
+      return "REPLACEMENT_TRANSACTION_UNDERPRICED";
+    case 65:
+      return "FEE_BELOW_MINIMUM";
+    case 69:
+      return "INVALID_PROOF";
+    case -32700:
+      return "PARSE_ERROR";
+    case -32600:
+      return "INVALID_REQUEST";
+    case -32601:
+      return "METHOD_NOT_FOUND";
+    case -32602:
+      return "INVALID_PARAMS";
+    case -32603:
+      return "INTERNAL_ERROR";
+    default:
+      return "";
   }
 }
 
@@ -88,11 +125,16 @@ std::string RpcError::to_string() const {
 
 json BlockId::to_json() const {
   switch (kind) {
-    case Kind::latest: return "latest";
-    case Kind::pre_confirmed: return "pre_confirmed";
-    case Kind::l1_accepted: return "l1_accepted";
-    case Kind::number: return json{{"block_number", number}};
-    case Kind::hash: return json{{"block_hash", hash.to_hex()}};
+    case Kind::latest:
+      return "latest";
+    case Kind::pre_confirmed:
+      return "pre_confirmed";
+    case Kind::l1_accepted:
+      return "l1_accepted";
+    case Kind::number:
+      return json{{"block_number", number}};
+    case Kind::hash:
+      return json{{"block_hash", hash.to_hex()}};
   }
   return "latest";
 }
@@ -325,23 +367,28 @@ struct RpcClient::Impl {
     req.body() = body;
     req.prepare_payload();
     auto [wec, wn] = co_await http::async_write(stream, req, tuple_awaitable);
-    if (wec) co_return make_error(wec == beast::error::timeout ? Errc::timeout : Errc::io, "write to " + url.text + ": " + wec.message());
+    if (wec)
+      co_return make_error(wec == beast::error::timeout ? Errc::timeout : Errc::io,
+                           "write to " + url.text + ": " + wec.message());
     beast::flat_buffer buf;
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_body);
     auto [rec, rn] = co_await http::async_read(stream, buf, parser, tuple_awaitable);
     if (rec) {
-      co_return make_error(rec == beast::error::timeout ? Errc::timeout : Errc::io, "read from " + url.text + ": " + rec.message());
+      co_return make_error(rec == beast::error::timeout ? Errc::timeout : Errc::io,
+                           "read from " + url.text + ": " + rec.message());
     }
     auto& res = parser.get();
     HttpReply reply;
     reply.status = res.result_int();
-    if (auto it = res.find(http::field::retry_after); it != res.end()) reply.retry_after = parse_retry_after(it->value());
+    if (auto it = res.find(http::field::retry_after); it != res.end())
+      reply.retry_after = parse_retry_after(it->value());
     reply.body = std::move(res.body());
     co_return reply;
   }
 
-  awaitable<Result<HttpReply>> post(const Url& url, std::string body, std::chrono::milliseconds timeout, std::size_t max_body) {
+  awaitable<Result<HttpReply>> post(const Url& url, std::string body, std::chrono::milliseconds timeout,
+                                    std::size_t max_body) {
     tcp::resolver resolver(ex);
     asio::steady_timer guard(ex);
     guard.expires_after(timeout);
@@ -359,7 +406,8 @@ struct RpcClient::Impl {
       stream.expires_after(timeout);
       auto [cec, ep] = co_await stream.async_connect(results, tuple_awaitable);
       if (cec) {
-        co_return make_error(cec == beast::error::timeout ? Errc::timeout : Errc::unavailable, "connect " + url.text + ": " + cec.message());
+        co_return make_error(cec == beast::error::timeout ? Errc::timeout : Errc::unavailable,
+                             "connect " + url.text + ": " + cec.message());
       }
       auto r = co_await exchange(stream, url, body, max_body);
       boost::system::error_code ignored;
@@ -374,7 +422,8 @@ struct RpcClient::Impl {
     stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
     auto [cec, ep] = co_await beast::get_lowest_layer(stream).async_connect(results, tuple_awaitable);
     if (cec) {
-      co_return make_error(cec == beast::error::timeout ? Errc::timeout : Errc::unavailable, "connect " + url.text + ": " + cec.message());
+      co_return make_error(cec == beast::error::timeout ? Errc::timeout : Errc::unavailable,
+                           "connect " + url.text + ": " + cec.message());
     }
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
     if (hec) {
@@ -394,7 +443,8 @@ struct RpcClient::Impl {
   }
 };
 
-RpcClient::RpcClient(asio::any_io_executor ex, RpcOptions options) : m_impl(std::make_unique<Impl>()), m_options(std::move(options)) {
+RpcClient::RpcClient(asio::any_io_executor ex, RpcOptions options)
+    : m_impl(std::make_unique<Impl>()), m_options(std::move(options)) {
   m_impl->ex = std::move(ex);
   boost::system::error_code ec;
   if (m_options.verify_tls) {
@@ -431,7 +481,8 @@ awaitable<RpcResult<json>> RpcClient::request(std::string_view method_name, json
     if (attempt > 0) {
       auto wait = impl.backoff(m_options, attempt - 1);
       if (last.data.is_object() && last.data.contains("retry_after_ms")) {
-        wait = std::min(m_options.backoff_max, std::chrono::milliseconds(last.data["retry_after_ms"].get<std::int64_t>()));
+        wait =
+            std::min(m_options.backoff_max, std::chrono::milliseconds(last.data["retry_after_ms"].get<std::int64_t>()));
         last.data = nullptr;
       }
       asio::steady_timer t(impl.ex);
@@ -455,16 +506,19 @@ awaitable<RpcResult<json>> RpcClient::request(std::string_view method_name, json
       if (reply->retry_after) last.data = json{{"retry_after_ms", reply->retry_after->count()}};
     } else if (reply->status >= 500) {
       count("http_5xx");
-      last = RpcError{Errc::unavailable, rpc_code::NONE, "HTTP " + std::to_string(reply->status) + " from " + url.text, {}, method};
+      last = RpcError{
+          Errc::unavailable, rpc_code::NONE, "HTTP " + std::to_string(reply->status) + " from " + url.text, {}, method};
       failover = true;
     } else if (reply->status != 200) {
       count("http_error");
-      co_return RpcError{Errc::protocol, rpc_code::NONE, "HTTP " + std::to_string(reply->status) + " from " + url.text, {}, method};
+      co_return RpcError{
+          Errc::protocol, rpc_code::NONE, "HTTP " + std::to_string(reply->status) + " from " + url.text, {}, method};
     } else {
       json doc = json::parse(reply->body, nullptr, false);
       if (doc.is_discarded() || !doc.is_object()) {
         count("malformed");
-        co_return RpcError{Errc::protocol, rpc_code::NONE, "malformed reply from " + url.text + ": not a JSON object", {}, method};
+        co_return RpcError{
+            Errc::protocol, rpc_code::NONE, "malformed reply from " + url.text + ": not a JSON object", {}, method};
       }
       if (doc.contains("error")) {
         const json& e = doc["error"];
@@ -482,8 +536,8 @@ awaitable<RpcResult<json>> RpcClient::request(std::string_view method_name, json
         }
         count("rpc_error");
         Errc errc = Errc::protocol;
-        if (code == rpc_code::CONTRACT_NOT_FOUND || code == rpc_code::BLOCK_NOT_FOUND || code == rpc_code::TXN_HASH_NOT_FOUND ||
-            code == rpc_code::ENTRYPOINT_NOT_FOUND) {
+        if (code == rpc_code::CONTRACT_NOT_FOUND || code == rpc_code::BLOCK_NOT_FOUND ||
+            code == rpc_code::TXN_HASH_NOT_FOUND || code == rpc_code::ENTRYPOINT_NOT_FOUND) {
           errc = Errc::not_found;
         } else if (code == rpc_code::INVALID_TRANSACTION_NONCE || code == rpc_code::DUPLICATE_TX) {
           errc = Errc::conflict;
@@ -497,11 +551,19 @@ awaitable<RpcResult<json>> RpcClient::request(std::string_view method_name, json
       }
       if (!doc.contains("result")) {
         count("malformed");
-        co_return RpcError{Errc::protocol, rpc_code::NONE, "malformed reply from " + url.text + ": no result and no error", {}, method};
+        co_return RpcError{Errc::protocol,
+                           rpc_code::NONE,
+                           "malformed reply from " + url.text + ": no result and no error",
+                           {},
+                           method};
       }
       if (!doc.contains("id") || doc["id"] != json(id)) {
         count("malformed");
-        co_return RpcError{Errc::protocol, rpc_code::NONE, "malformed reply from " + url.text + ": id does not match the request", {}, method};
+        co_return RpcError{Errc::protocol,
+                           rpc_code::NONE,
+                           "malformed reply from " + url.text + ": id does not match the request",
+                           {},
+                           method};
       }
       count("ok");
       impl.preferred = url_index % impl.urls.size();
@@ -529,7 +591,9 @@ RpcResult<T> with_method(Result<T> r, const std::string& method) {
 awaitable<RpcResult<std::string>> RpcClient::spec_version() {
   json params = json::object();
   CIRO_CO_TRY(json r, co_await request("starknet_specVersion", std::move(params)));
-  if (!r.is_string()) co_return RpcError{Errc::protocol, rpc_code::NONE, "malformed reply: spec version is not a string", {}, "starknet_specVersion"};
+  if (!r.is_string())
+    co_return RpcError{
+        Errc::protocol, rpc_code::NONE, "malformed reply: spec version is not a string", {}, "starknet_specVersion"};
   co_return r.get<std::string>();
 }
 
@@ -550,7 +614,9 @@ awaitable<RpcResult<Felt>> RpcClient::chain_id() {
 awaitable<RpcResult<std::uint64_t>> RpcClient::block_number() {
   json params = json::object();
   CIRO_CO_TRY(json r, co_await request("starknet_blockNumber", std::move(params)));
-  if (!r.is_number_unsigned()) co_return RpcError{Errc::protocol, rpc_code::NONE, "malformed reply: block number is not an integer", {}, "starknet_blockNumber"};
+  if (!r.is_number_unsigned())
+    co_return RpcError{
+        Errc::protocol, rpc_code::NONE, "malformed reply: block number is not an integer", {}, "starknet_blockNumber"};
   co_return r.get<std::uint64_t>();
 }
 
@@ -588,7 +654,8 @@ awaitable<RpcResult<Felt>> RpcClient::get_nonce(Felt contract_address, BlockId b
   co_return with_method(felt_at(r, "nonce"), "starknet_getNonce");
 }
 
-awaitable<RpcResult<EventsChunk>> RpcClient::get_events(EventFilter filter, std::uint32_t chunk_size, std::optional<std::string> token) {
+awaitable<RpcResult<EventsChunk>> RpcClient::get_events(EventFilter filter, std::uint32_t chunk_size,
+                                                        std::optional<std::string> token) {
   json f = json::object();
   if (filter.from_block) f["from_block"] = filter.from_block->to_json();
   if (filter.to_block) f["to_block"] = filter.to_block->to_json();
@@ -603,7 +670,8 @@ awaitable<RpcResult<EventsChunk>> RpcClient::get_events(EventFilter filter, std:
   json params = {{"filter", f}};
   CIRO_CO_TRY(json r, co_await request("starknet_getEvents", std::move(params)));
   auto parse = [&]() -> Result<EventsChunk> {
-    if (!r.is_object() || !r.contains("events") || !r["events"].is_array()) return bad("events chunk", "has no events array");
+    if (!r.is_object() || !r.contains("events") || !r["events"].is_array())
+      return bad("events chunk", "has no events array");
     EventsChunk c;
     for (const auto& e : r["events"]) {
       CIRO_TRY(EmittedEvent ev, parse_emitted_event(e));
@@ -618,7 +686,8 @@ awaitable<RpcResult<EventsChunk>> RpcClient::get_events(EventFilter filter, std:
   co_return with_method(parse(), "starknet_getEvents");
 }
 
-awaitable<RpcResult<std::vector<FeeEstimate>>> RpcClient::estimate_fee(json transactions, bool skip_validate, BlockId block) {
+awaitable<RpcResult<std::vector<FeeEstimate>>> RpcClient::estimate_fee(json transactions, bool skip_validate,
+                                                                       BlockId block) {
   json flags = json::array();
   if (skip_validate) flags.push_back("SKIP_VALIDATE");
   json params = {{"request", std::move(transactions)}, {"simulation_flags", flags}, {"block_id", block.to_json()}};
@@ -669,7 +738,9 @@ awaitable<RpcResult<TxStatus>> RpcClient::get_transaction_status(Felt transactio
 awaitable<RpcResult<json>> RpcClient::get_class_at(Felt contract_address, BlockId block) {
   json params = {{"block_id", block.to_json()}, {"contract_address", contract_address.to_hex()}};
   CIRO_CO_TRY(json r, co_await request("starknet_getClassAt", std::move(params)));
-  if (!r.is_object()) co_return RpcError{Errc::protocol, rpc_code::NONE, "malformed reply: class is not an object", {}, "starknet_getClassAt"};
+  if (!r.is_object())
+    co_return RpcError{
+        Errc::protocol, rpc_code::NONE, "malformed reply: class is not an object", {}, "starknet_getClassAt"};
   co_return r;
 }
 

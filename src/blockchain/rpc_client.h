@@ -58,9 +58,9 @@ const char* rpc_code_name(int code) noexcept;
 struct RpcError {
   Errc errc = Errc::internal;
   int code = rpc_code::NONE;
-  std::string message;   ///< the node's message, or ours for transport failures
-  nlohmann::json data;   ///< the error's data member, when the node sent one
-  std::string method;    ///< e.g. "starknet_getNonce"
+  std::string message;  ///< the node's message, or ours for transport failures
+  nlohmann::json data;  ///< the error's data member, when the node sent one
+  std::string method;   ///< e.g. "starknet_getNonce"
   /// "starknet_getNonce: rpc error 20 CONTRACT_NOT_FOUND: Contract not found"
   std::string to_string() const;
   Error to_error() const { return Error(errc, to_string()); }
@@ -73,7 +73,8 @@ class [[nodiscard]] RpcResult {
  public:
   RpcResult(T value) : m_v(std::in_place_index<0>, std::move(value)) {}  // NOLINT
   RpcResult(RpcError e) : m_v(std::in_place_index<1>, std::move(e)) {}   // NOLINT
-  RpcResult(Error e) : m_v(std::in_place_index<1>, RpcError{e.code, rpc_code::NONE, std::move(e.message), {}, {}}) {}  // NOLINT
+  RpcResult(Error e)
+      : m_v(std::in_place_index<1>, RpcError{e.code, rpc_code::NONE, std::move(e.message), {}, {}}) {}  // NOLINT
   bool ok() const noexcept { return m_v.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
   T& value() & { return std::get<0>(m_v); }
@@ -101,9 +102,9 @@ class [[nodiscard]] RpcResult {
   if (!tmp.ok()) co_return std::move(tmp).error(); \
   decl = std::move(tmp).value()
 #define CIRO_CO_TRY(decl, expr) CIRO_CO_TRY_IMPL(CIRO_CONCAT(ciro_co_try_, __LINE__), decl, expr)
-#define CIRO_CO_TRY_VOID(expr)                                         \
-  do {                                                                 \
-    auto ciro_co_try_void_ = (expr);                                   \
+#define CIRO_CO_TRY_VOID(expr)                                                   \
+  do {                                                                           \
+    auto ciro_co_try_void_ = (expr);                                             \
     if (!ciro_co_try_void_.ok()) co_return std::move(ciro_co_try_void_).error(); \
   } while (0)
 
@@ -128,7 +129,7 @@ struct EmittedEvent {
   Felt from_address;
   std::vector<Felt> keys;
   std::vector<Felt> data;
-  std::optional<Felt> block_hash;          ///< absent for pre-confirmed events
+  std::optional<Felt> block_hash;  ///< absent for pre-confirmed events
   std::optional<std::uint64_t> block_number;
   Felt transaction_hash;
   std::uint64_t transaction_index = 0;
@@ -154,7 +155,7 @@ struct FeeEstimate {
 };
 
 struct TxStatus {
-  std::string finality_status;                 ///< RECEIVED | CANDIDATE | PRE_CONFIRMED | ACCEPTED_ON_L2 | ACCEPTED_ON_L1
+  std::string finality_status;  ///< RECEIVED | CANDIDATE | PRE_CONFIRMED | ACCEPTED_ON_L2 | ACCEPTED_ON_L1
   std::optional<std::string> execution_status;  ///< SUCCEEDED | REVERTED
   std::optional<std::string> failure_reason;
 };
@@ -184,15 +185,15 @@ struct FunctionCall {
 using RpcCallHook = std::function<void(const std::string& method, const std::string& outcome)>;
 
 struct RpcOptions {
-  std::vector<std::string> urls;                          ///< http(s)://host:port/path; tried in order, failing over
-  std::chrono::milliseconds timeout{10'000};              ///< per attempt, connect to last byte
-  int max_attempts = 6;                                   ///< attempts per call, over all URLs
-  std::chrono::milliseconds backoff_base{250};            ///< first backoff ceiling (doubles per attempt)
-  std::chrono::milliseconds backoff_max{8'000};           ///< backoff ceiling, also caps Retry-After
-  bool verify_tls = true;                                 ///< verify certificates and host names
-  std::string ca_file;                                    ///< extra CA bundle (PEM); empty = system store
-  std::size_t max_body = 32u << 20;                       ///< largest reply accepted
-  RpcCallHook on_call;                                    ///< per-method/outcome counter hook (optional)
+  std::vector<std::string> urls;                 ///< http(s)://host:port/path; tried in order, failing over
+  std::chrono::milliseconds timeout{10'000};     ///< per attempt, connect to last byte
+  int max_attempts = 6;                          ///< attempts per call, over all URLs
+  std::chrono::milliseconds backoff_base{250};   ///< first backoff ceiling (doubles per attempt)
+  std::chrono::milliseconds backoff_max{8'000};  ///< backoff ceiling, also caps Retry-After
+  bool verify_tls = true;                        ///< verify certificates and host names
+  std::string ca_file;                           ///< extra CA bundle (PEM); empty = system store
+  std::size_t max_body = 32u << 20;              ///< largest reply accepted
+  RpcCallHook on_call;                           ///< per-method/outcome counter hook (optional)
 };
 
 class RpcClient {
@@ -218,8 +219,8 @@ class RpcClient {
   boost::asio::awaitable<RpcResult<Felt>> get_nonce(Felt contract_address, BlockId block);
   boost::asio::awaitable<RpcResult<EventsChunk>> get_events(EventFilter filter, std::uint32_t chunk_size,
                                                             std::optional<std::string> continuation_token);
-  boost::asio::awaitable<RpcResult<std::vector<FeeEstimate>>> estimate_fee(nlohmann::json transactions, bool skip_validate,
-                                                                           BlockId block);
+  boost::asio::awaitable<RpcResult<std::vector<FeeEstimate>>> estimate_fee(nlohmann::json transactions,
+                                                                           bool skip_validate, BlockId block);
   /// Returns the transaction hash.
   boost::asio::awaitable<RpcResult<Felt>> add_invoke_transaction(nlohmann::json invoke_transaction);
   boost::asio::awaitable<RpcResult<TxReceipt>> get_transaction_receipt(Felt transaction_hash);

@@ -85,6 +85,7 @@ struct FakeStarknet::Impl {
   std::uint64_t seq = 1;
   bool auto_mine = true;
   int reverts_left = 0;
+  std::string bump_after_estimate;
   std::string revert_reason;
   CallHandler call_handler;
   InvokeHook invoke_hook;
@@ -154,7 +155,8 @@ struct FakeStarknet::Impl {
               {"execution_resources", {{"l1_gas", 0}, {"l1_data_gas", 128}, {"l2_gas", 480000}}}};
     if (t.reverted) r["revert_reason"] = t.revert_reason;
     if (!t.reverted) {
-      for (const auto& e : t.events) r["events"].push_back({{"from_address", e.from_address}, {"keys", e.keys}, {"data", e.data}});
+      for (const auto& e : t.events)
+        r["events"].push_back({{"from_address", e.from_address}, {"keys", e.keys}, {"data", e.data}});
     }
     if (t.block) {
       r["block_number"] = *t.block;
@@ -167,8 +169,9 @@ struct FakeStarknet::Impl {
   }
 
   static json fee_estimate() {
-    return {{"l1_gas_consumed", "0x0"},        {"l1_gas_price", "0x38d7ea4c68000"}, {"l2_gas_consumed", "0x75300"},
-            {"l2_gas_price", "0x2cb417800"},   {"l1_data_gas_consumed", "0x80"},   {"l1_data_gas_price", "0x4ed4ad26f"},
+    return {{"l1_gas_consumed", "0x0"},          {"l1_gas_price", "0x38d7ea4c68000"},
+            {"l2_gas_consumed", "0x75300"},      {"l2_gas_price", "0x2cb417800"},
+            {"l1_data_gas_consumed", "0x80"},    {"l1_data_gas_price", "0x4ed4ad26f"},
             {"overall_fee", "0x1e8b0d5c8c7400"}, {"unit", "FRI"}};
   }
 
@@ -181,14 +184,16 @@ struct FakeStarknet::Impl {
     if (it == accounts.end()) return rpc_error(58, "Sender address is not an account contract");
     const auto nonce = blockchain::parse_hex_u256(tx.value("nonce", ""));
     if (check_nonce && (!nonce || nonce->w[0] != it->second.nonce || nonce->w[1] != 0)) {
-      return rpc_error(52, "Invalid transaction nonce",
-                       "account nonce is " + hex(it->second.nonce) + ", transaction nonce is " + tx.value("nonce", "?"));
+      return rpc_error(
+          52, "Invalid transaction nonce",
+          "account nonce is " + hex(it->second.nonce) + ", transaction nonce is " + tx.value("nonce", "?"));
     }
     if (!it->second.public_key.empty()) {
       const auto chain = *blockchain::Felt::from_hex(SEPOLIA);
       const auto hash = blockchain::invoke_v3_hash(*parsed, chain, query);
       const auto& sig = tx["signature"];
-      if (!sig.is_array() || sig.size() != 2) return rpc_error(55, "Account validation failed", "signature must be [r, s]");
+      if (!sig.is_array() || sig.size() != 2)
+        return rpc_error(55, "Account validation failed", "signature must be [r, s]");
       auto pk = blockchain::Felt::from_hex(it->second.public_key);
       auto r = blockchain::parse_hex_u256(sig[0].get<std::string>());
       auto s = blockchain::parse_hex_u256(sig[1].get<std::string>());
@@ -206,7 +211,9 @@ struct FakeStarknet::Impl {
     const json params = req.contains("params") ? req["params"] : json::object();
     auto ok = [&](json result) { return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}; };
     auto err = [&](json e) { return json{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(e)}}; };
-    auto p = [&](const char* name) -> json { return params.is_object() && params.contains(name) ? params[name] : json(); };
+    auto p = [&](const char* name) -> json {
+      return params.is_object() && params.contains(name) ? params[name] : json();
+    };
 
     if (method == "starknet_specVersion") return ok(spec_version);
     if (method == "starknet_chainId") return ok(SEPOLIA);
@@ -268,7 +275,9 @@ struct FakeStarknet::Impl {
                  {"contract_class_version", "0.1.0"},
                  {"entry_points_by_type",
                   {{"CONSTRUCTOR", json::array()},
-                   {"EXTERNAL", {{{"selector", "0x15d40a3d6ca2ac30f4031e42be28da9b056fef9bb7357ac5e85627ee876e5ad"}, {"function_idx", 0}}}},
+                   {"EXTERNAL",
+                    {{{"selector", "0x15d40a3d6ca2ac30f4031e42be28da9b056fef9bb7357ac5e85627ee876e5ad"},
+                      {"function_idx", 0}}}},
                    {"L1_HANDLER", json::array()}}},
                  {"abi", "[]"}});
     }
@@ -278,13 +287,19 @@ struct FakeStarknet::Impl {
       json out = json::array();
       for (std::size_t i = 0; i < txs.size(); ++i) {
         if (txs[i].value("version", "") != QUERY_V3) {
-          return err(rpc_error(41, "Transaction execution error", {{"transaction_index", i}, {"execution_error", "estimate needs the query version"}}));
+          return err(rpc_error(41, "Transaction execution error",
+                               {{"transaction_index", i}, {"execution_error", "estimate needs the query version"}}));
         }
         json e = check_invoke(txs[i], true, true);
         if (!e.is_null()) {
-          return err(rpc_error(41, "Transaction execution error", {{"transaction_index", i}, {"execution_error", e["message"].get<std::string>()}}));
+          return err(rpc_error(41, "Transaction execution error",
+                               {{"transaction_index", i}, {"execution_error", e["message"].get<std::string>()}}));
         }
         out.push_back(fee_estimate());
+      }
+      if (!bump_after_estimate.empty()) {
+        accounts[bump_after_estimate].nonce++;
+        bump_after_estimate.clear();
       }
       return ok(out);
     }
@@ -330,7 +345,8 @@ struct FakeStarknet::Impl {
     }
     if (method == "starknet_getEvents") {
       const json f = p("filter");
-      if (!f.is_object() || !f.contains("chunk_size") || !f["chunk_size"].is_number_unsigned()) return err(rpc_error(-32602, "Invalid params"));
+      if (!f.is_object() || !f.contains("chunk_size") || !f["chunk_size"].is_number_unsigned())
+        return err(rpc_error(-32602, "Invalid params"));
       const auto chunk = f["chunk_size"].get<std::uint64_t>();
       if (chunk == 0) return err(rpc_error(-32602, "Invalid params"));
       if (chunk > 1000) return err(rpc_error(31, "Requested page size is too big"));
@@ -351,8 +367,10 @@ struct FakeStarknet::Impl {
       }
       std::vector<std::string> addresses;
       if (f.contains("address")) {
-        if (f["address"].is_array()) for (const auto& a : f["address"]) addresses.push_back(norm(a.get<std::string>()));
-        else addresses.push_back(norm(f["address"].get<std::string>()));
+        if (f["address"].is_array())
+          for (const auto& a : f["address"]) addresses.push_back(norm(a.get<std::string>()));
+        else
+          addresses.push_back(norm(f["address"].get<std::string>()));
       }
       json keys = f.contains("keys") ? f["keys"] : json::array();
       json matched = json::array();
@@ -368,19 +386,29 @@ struct FakeStarknet::Impl {
           const std::uint64_t event_index = per_tx[e.transaction_hash]++;
           const std::uint64_t tx_index = static_cast<std::uint64_t>(
               std::find(b.tx_hashes.begin(), b.tx_hashes.end(), e.transaction_hash) - b.tx_hashes.begin());
-          if (!addresses.empty() && std::find(addresses.begin(), addresses.end(), norm(e.from_address)) == addresses.end()) continue;
+          if (!addresses.empty() &&
+              std::find(addresses.begin(), addresses.end(), norm(e.from_address)) == addresses.end())
+            continue;
           bool match = true;
           for (std::size_t k = 0; k < keys.size() && match; ++k) {
             if (keys[k].empty()) continue;
-            if (k >= e.keys.size()) { match = false; break; }
+            if (k >= e.keys.size()) {
+              match = false;
+              break;
+            }
             bool any = false;
             for (const auto& want : keys[k]) any = any || norm(want.get<std::string>()) == norm(e.keys[k]);
             match = any;
           }
           if (!match) continue;
-          matched.push_back({{"from_address", e.from_address}, {"keys", e.keys}, {"data", e.data},
-                             {"block_hash", b.hash}, {"block_number", b.number}, {"transaction_hash", e.transaction_hash},
-                             {"transaction_index", tx_index}, {"event_index", event_index}});
+          matched.push_back({{"from_address", e.from_address},
+                             {"keys", e.keys},
+                             {"data", e.data},
+                             {"block_hash", b.hash},
+                             {"block_number", b.number},
+                             {"transaction_hash", e.transaction_hash},
+                             {"transaction_index", tx_index},
+                             {"event_index", event_index}});
         }
       }
       std::size_t offset = 0;
@@ -447,11 +475,15 @@ struct FakeStarknet::Impl {
         res.result(http::status::service_unavailable);
         res.body() = "Service Unavailable";
       } else if (fault && fault->kind == FakeFault::Kind::rate_limit_code) {
-        res.body() = json{{"jsonrpc", "2.0"}, {"id", body.value("id", json())}, {"error", {{"code", -32011}, {"message", "cu limit exceeded; Request too fast per second"}}}}.dump();
+        res.body() = json{{"jsonrpc", "2.0"},
+                          {"id", body.value("id", json())},
+                          {"error", {{"code", -32011}, {"message", "cu limit exceeded; Request too fast per second"}}}}
+                         .dump();
       } else if (raw) {
         res.body() = *raw;
       } else if (body.is_discarded() || !body.is_object()) {
-        res.body() = json{{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32700}, {"message", "Parse error"}}}}.dump();
+        res.body() =
+            json{{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32700}, {"message", "Parse error"}}}}.dump();
       } else {
         std::lock_guard lock(mu);
         json reply = handle(body, method);
@@ -508,6 +540,10 @@ std::uint64_t FakeStarknet::nonce(const std::string& address) {
 void FakeStarknet::bump_nonce(const std::string& address) {
   std::lock_guard l(m_impl->mu);
   m_impl->accounts[Impl::norm(address)].nonce++;
+}
+void FakeStarknet::bump_nonce_after_next_estimate(const std::string& address) {
+  std::lock_guard l(m_impl->mu);
+  m_impl->bump_after_estimate = Impl::norm(address);
 }
 void FakeStarknet::add_contract(const std::string& address) {
   std::lock_guard l(m_impl->mu);

@@ -54,6 +54,9 @@ class FakeStarknet {
   std::uint64_t nonce(const std::string& address);
   /// "Someone else" used the account: its nonce goes up by one.
   void bump_nonce(const std::string& address);
+  /// The account's nonce goes up by one right after the next successful fee estimate (a sender
+  /// racing us between estimate and submission).
+  void bump_nonce_after_next_estimate(const std::string& address);
   void add_contract(const std::string& address);
   /// Appends a block with the events (and with the transactions accepted since the last block).
   std::uint64_t mine_block(std::vector<FakeEvent> events = {});
@@ -66,7 +69,8 @@ class FakeStarknet {
   // --- behaviour ---
   /// starknet_call handler: (contract, selector, calldata) -> result felts or a JSON-RPC error
   /// object ({"code":..,"message":..}). Default: ENTRYPOINT_NOT_FOUND.
-  using CallHandler = std::function<nlohmann::json(const std::string&, const std::string&, const std::vector<std::string>&)>;
+  using CallHandler =
+      std::function<nlohmann::json(const std::string&, const std::string&, const std::vector<std::string>&)>;
   void set_call_handler(CallHandler h);
   /// Called for every accepted invoke (the RPC tx JSON); returns the events it emits.
   using InvokeHook = std::function<std::vector<FakeEvent>(const nlohmann::json& tx)>;

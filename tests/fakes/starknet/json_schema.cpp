@@ -11,7 +11,9 @@ namespace {
 const char* API = "starknet_api_openrpc.json";
 const char* WRITE = "starknet_write_api.json";
 
-Error fail(const std::string& path, const std::string& why) { return make_error(Errc::invalid_argument, (path.empty() ? "$" : path) + ": " + why); }
+Error fail(const std::string& path, const std::string& why) {
+  return make_error(Errc::invalid_argument, (path.empty() ? "$" : path) + ": " + why);
+}
 
 bool type_matches(const std::string& t, const json& v) {
   if (t == "object") return v.is_object();
@@ -58,7 +60,8 @@ Result<std::pair<const json*, std::string>> SpecSchemas::resolve(const std::stri
   return std::make_pair(node, target_doc);
 }
 
-Result<void> SpecSchemas::validate(const json& schema, const std::string& doc, const json& v, const std::string& path, int depth) const {
+Result<void> SpecSchemas::validate(const json& schema, const std::string& doc, const json& v, const std::string& path,
+                                   int depth) const {
   if (depth > 64) return fail(path, "schema nesting too deep");
   if (!schema.is_object()) return {};
   if (schema.contains("$ref")) {
@@ -83,15 +86,18 @@ Result<void> SpecSchemas::validate(const json& schema, const std::string& doc, c
   }
   if (schema.contains("pattern") && v.is_string()) {
     const std::regex re(schema["pattern"].get<std::string>(), std::regex::ECMAScript);
-    if (!std::regex_search(v.get<std::string>(), re)) return fail(path, "'" + v.get<std::string>() + "' does not match " + schema["pattern"].get<std::string>());
+    if (!std::regex_search(v.get<std::string>(), re))
+      return fail(path, "'" + v.get<std::string>() + "' does not match " + schema["pattern"].get<std::string>());
   }
   if (schema.contains("minimum") && v.is_number()) {
-    if (v.get<double>() < schema["minimum"].get<double>()) return fail(path, "below minimum " + schema["minimum"].dump());
+    if (v.get<double>() < schema["minimum"].get<double>())
+      return fail(path, "below minimum " + schema["minimum"].dump());
   }
   if (v.is_object()) {
     if (schema.contains("required")) {
       for (const auto& r : schema["required"]) {
-        if (!v.contains(r.get<std::string>())) return fail(path, "required property '" + r.get<std::string>() + "' is missing");
+        if (!v.contains(r.get<std::string>()))
+          return fail(path, "required property '" + r.get<std::string>() + "' is missing");
       }
     }
     if (schema.contains("properties")) {
@@ -105,7 +111,8 @@ Result<void> SpecSchemas::validate(const json& schema, const std::string& doc, c
     if (schema.contains("additionalProperties") && schema["additionalProperties"].is_boolean() &&
         !schema["additionalProperties"].get<bool>()) {
       for (const auto& [key, sub] : v.items()) {
-        if (!schema.contains("properties") || !schema["properties"].contains(key)) return fail(path, "unexpected property '" + key + "'");
+        if (!schema.contains("properties") || !schema["properties"].contains(key))
+          return fail(path, "unexpected property '" + key + "'");
       }
     }
   }
@@ -126,7 +133,10 @@ Result<void> SpecSchemas::validate(const json& schema, const std::string& doc, c
     bool any = false;
     for (const auto& sub : schema["anyOf"]) {
       auto r = validate(sub, doc, v, path, depth + 1);
-      if (r) { any = true; break; }
+      if (r) {
+        any = true;
+        break;
+      }
       why += " [" + r.error().message + "]";
     }
     if (!any) return fail(path, "matches no anyOf branch:" + why);
@@ -136,10 +146,13 @@ Result<void> SpecSchemas::validate(const json& schema, const std::string& doc, c
     std::string why;
     for (const auto& sub : schema["oneOf"]) {
       auto r = validate(sub, doc, v, path, depth + 1);
-      if (r) ++matches;
-      else why += " [" + r.error().message + "]";
+      if (r)
+        ++matches;
+      else
+        why += " [" + r.error().message + "]";
     }
-    if (matches != 1) return fail(path, "matches " + std::to_string(matches) + " oneOf branches (exactly 1 required):" + why);
+    if (matches != 1)
+      return fail(path, "matches " + std::to_string(matches) + " oneOf branches (exactly 1 required):" + why);
   }
   return {};
 }
@@ -164,7 +177,8 @@ Result<void> SpecSchemas::validate_result(const std::string& method, const json&
 }
 
 Result<void> SpecSchemas::validate_error(const std::string& method, const json& error) const {
-  if (!error.is_object() || !error.contains("code") || !error["code"].is_number_integer() || !error.contains("message")) {
+  if (!error.is_object() || !error.contains("code") || !error["code"].is_number_integer() ||
+      !error.contains("message")) {
     return make_error(Errc::invalid_argument, method + ": error object lacks code/message");
   }
   const int code = error["code"].get<int>();
@@ -172,19 +186,22 @@ Result<void> SpecSchemas::validate_error(const std::string& method, const json& 
   std::string doc;
   const json* m = find_method(method, doc);
   if (m == nullptr) return make_error(Errc::not_found, "method " + method + " is not in the spec");
-  if (!m->contains("errors")) return make_error(Errc::invalid_argument, method + " declares no errors, got code " + std::to_string(code));
+  if (!m->contains("errors"))
+    return make_error(Errc::invalid_argument, method + " declares no errors, got code " + std::to_string(code));
   for (const auto& e : (*m)["errors"]) {
     auto r = resolve(e["$ref"].get<std::string>(), doc);
     if (!r) return r.error();
     const json& decl = *r->first;
     if (decl["code"] == code) {
       if (decl["message"] != error["message"]) {
-        return make_error(Errc::invalid_argument, method + ": code " + std::to_string(code) + " must carry message " + decl["message"].dump());
+        return make_error(Errc::invalid_argument,
+                          method + ": code " + std::to_string(code) + " must carry message " + decl["message"].dump());
       }
       return {};
     }
   }
-  return make_error(Errc::invalid_argument, method + ": error code " + std::to_string(code) + " is not declared for this method");
+  return make_error(Errc::invalid_argument,
+                    method + ": error code " + std::to_string(code) + " is not declared for this method");
 }
 
 Result<void> SpecSchemas::validate_schema(const std::string& name, const json& value) const {

@@ -32,7 +32,8 @@ class SpecSchemas {
     std::string file;
     nlohmann::json json;
   };
-  Result<void> validate(const nlohmann::json& schema, const std::string& doc, const nlohmann::json& v, const std::string& path, int depth) const;
+  Result<void> validate(const nlohmann::json& schema, const std::string& doc, const nlohmann::json& v,
+                        const std::string& path, int depth) const;
   Result<std::pair<const nlohmann::json*, std::string>> resolve(const std::string& ref, const std::string& doc) const;
   const nlohmann::json* find_method(const std::string& method, std::string& doc) const;
 

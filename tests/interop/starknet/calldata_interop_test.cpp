@@ -33,10 +33,22 @@ TEST(CalldataInterop, MatchesStarknetJs) {
              {"proof", {"0x1", "0x2", "0x3"}},
              {"gas_used", "0x5208"},
              {"execution_time", "0x3c"},
-             {"caps", {{"gpu_memory", 80}, {"cpu_cores", 64}, {"ram", 512}, {"storage", 4000}, {"bandwidth", 10000}, {"capability_flags", 1 | 4 | 64},
-                       {"gpu_model", "H100"}, {"cpu_model", "EPYC"}}},
+             {"caps",
+              {{"gpu_memory", 80},
+               {"cpu_cores", 64},
+               {"ram", 512},
+               {"storage", 4000},
+               {"bandwidth", 10000},
+               {"capability_flags", 1 | 4 | 64},
+               {"gpu_model", "H100"},
+               {"cpu_model", "EPYC"}}},
              {"location_hash", "0xabc"},
-             {"metrics", {{"avg_response_time", 1200}, {"completion_rate", 99}, {"quality_score", 97}, {"uptime_percentage", 100}, {"last_updated", 1764720000}}},
+             {"metrics",
+              {{"avg_response_time", 1200},
+               {"completion_rate", 99},
+               {"quality_score", 97},
+               {"uptime_percentage", 100},
+               {"last_updated", 1764720000}}},
              {"stake_amount", "0xde0b6b3a7640000000000000000000000001"},
              {"lock_period", 2592000},
              {"text", text},
@@ -45,7 +57,8 @@ TEST(CalldataInterop, MatchesStarknetJs) {
   const fs::path tmp = fs::temp_directory_path() / ("ciro_calldata_" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   std::ofstream(tmp / "in.json") << in.dump();
-  const std::string cmd = "cd '" + dir.string() + "' && node calldata_oracle.mjs < '" + (tmp / "in.json").string() + "' > '" + (tmp / "out.json").string() + "'";
+  const std::string cmd = "cd '" + dir.string() + "' && node calldata_oracle.mjs < '" + (tmp / "in.json").string() +
+                          "' > '" + (tmp / "out.json").string() + "'";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::ifstream outf(tmp / "out.json");
   json js = json::parse(outf);
@@ -73,7 +86,9 @@ TEST(CalldataInterop, MatchesStarknetJs) {
     EXPECT_EQ(c.entry_point_selector.to_hex(), js[name]["selector"].get<std::string>());
     EXPECT_EQ(hex(c.calldata), js[name]["calldata"].get<std::vector<std::string>>());
   };
-  check_call("jm_register_worker", job_manager::register_worker(jm, F("0x5eed"), F("0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7")));
+  check_call("jm_register_worker",
+             job_manager::register_worker(jm, F("0x5eed"),
+                                          F("0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7")));
   const Call submit = job_manager::submit_job_result(jm, r);
   check_call("jm_submit_job_result", submit);
   check_view("jm_get_job_details", job_manager::get_job_details(jm, job));
@@ -82,10 +97,13 @@ TEST(CalldataInterop, MatchesStarknetJs) {
   check_call("cdc_register_worker", cdc_pool::register_worker(cdc, caps, r.computation_proof, F("0xabc")));
   const Call hb = cdc_pool::submit_heartbeat(cdc, F("0x5eed"), m);
   check_call("cdc_submit_heartbeat", hb);
-  check_call("cdc_stake", cdc_pool::stake(cdc, CairoU256::from_u256(*parse_hex_u256("0xde0b6b3a7640000000000000000000000001")), 2592000));
+  check_call(
+      "cdc_stake",
+      cdc_pool::stake(cdc, CairoU256::from_u256(*parse_hex_u256("0xde0b6b3a7640000000000000000000000001")), 2592000));
   EXPECT_EQ(hex(encode_byte_array(text)), js["byte_array"]["calldata"].get<std::vector<std::string>>());
   std::vector<Call> calls = {submit, hb};
   EXPECT_EQ(hex(execute_calldata(calls)), js["execute"]["calldata"].get<std::vector<std::string>>());
   EXPECT_EQ(get_selector_from_name("__execute__").to_hex(), js["execute"]["selector"].get<std::string>());
-  for (const auto& [name, sel] : js["events"].items()) EXPECT_EQ(events::selector(name).to_hex(), sel.get<std::string>()) << name;
+  for (const auto& [name, sel] : js["events"].items())
+    EXPECT_EQ(events::selector(name).to_hex(), sel.get<std::string>()) << name;
 }

@@ -38,7 +38,9 @@ std::filesystem::path temp_db(const std::string& name) {
   std::filesystem::remove(p.string() + "-shm");
   return p;
 }
-Call sample_call(std::uint64_t v) { return {Felt::from_u64(0xc0de), get_selector_from_name("ping"), {Felt::from_u64(v)}}; }
+Call sample_call(std::uint64_t v) {
+  return {Felt::from_u64(0xc0de), get_selector_from_name("ping"), {Felt::from_u64(v)}};
+}
 Felt sepolia() { return *Felt::from_hex("0x534e5f5345504f4c4941"); }
 }  // namespace
 
@@ -48,7 +50,10 @@ TEST(CairoSerde, RoundTripsU256ArraysEnumsByteArrays) {
   EXPECT_EQ(v.low, 2);
   EXPECT_EQ(v.high, 0x10);
   FeltWriter w;
-  w.u256(v).felt_array(Felts{Felt::from_u64(7), Felt::from_u64(8)}).variant(3).byte_array("hello, a string longer than thirty-one bytes!");
+  w.u256(v)
+      .felt_array(Felts{Felt::from_u64(7), Felt::from_u64(8)})
+      .variant(3)
+      .byte_array("hello, a string longer than thirty-one bytes!");
   Felts f = w.take();
   EXPECT_EQ(f[0], Felt::from_u64(2));
   EXPECT_EQ(f[1], Felt::from_u64(0x10));
@@ -75,7 +80,8 @@ TEST(CairoSerde, RoundTripsU256ArraysEnumsByteArrays) {
 
 // Given two calls, when __execute__ calldata is built, then it is [n, (to, selector, len, data)*].
 TEST(Account, ExecuteCalldataIsCairo1ArrayOfCalls) {
-  std::vector<Call> calls = {{Felt::from_u64(1), Felt::from_u64(2), {Felt::from_u64(3)}}, {Felt::from_u64(4), Felt::from_u64(5), {}}};
+  std::vector<Call> calls = {{Felt::from_u64(1), Felt::from_u64(2), {Felt::from_u64(3)}},
+                             {Felt::from_u64(4), Felt::from_u64(5), {}}};
   Felts c = execute_calldata(calls);
   std::vector<std::string> hex = felts_to_hex(c);
   EXPECT_EQ(hex, (std::vector<std::string>{"0x2", "0x1", "0x2", "0x1", "0x3", "0x4", "0x5", "0x0"}));
@@ -153,26 +159,28 @@ TEST(NonceManager, ResyncsWhenSomeoneElseUsedTheNonce) {
   EXPECT_EQ(nm.cached_nonce(), 3u);
 }
 
-// Given the node's nonce jumps after our estimate (race with another sender), when the submission
-// gets INVALID_TRANSACTION_NONCE, then the manager resyncs and retries once.
+// Given the nonce is used by someone else between our estimate and our submission, when the
+// submission gets INVALID_TRANSACTION_NONCE, then the manager resyncs, re-signs and retries once;
+// the rejected attempt is recorded, not left open.
 TEST(NonceManager, RetriesOnceOnInvalidNonceAtSubmission) {
   fakes::FakeStarknet node;
-  node.add_account(ADDR, 0);  // no key: the fake skips signature checks
+  node.add_account(ADDR, 0, get_public_key(KEY)->to_hex());
   asio::io_context io;
   RpcClient rpc(io.get_executor(), fast(node.url()));
   Account acct(rpc, *Felt::from_hex(ADDR), KEY, sepolia());
   auto db = storage::Database::open(temp_db("race"), chain_migrations());
   ASSERT_TRUE(db.ok());
   NonceManager nm(io.get_executor(), rpc, acct, **db);
-  // Bump exactly when the first estimate arrives: a 503 on the estimate gives us the moment.
-  node.inject({FakeFault::Kind::http_503, 0, "starknet_estimateFee"}, 1);
   std::vector<Call> c = {sample_call(1)};
   ASSERT_TRUE(run_coro(io, nm.execute(c, "warm")).ok());
-  node.bump_nonce(ADDR);
-  node.bump_nonce(ADDR);
-  auto h = run_coro(io, nm.execute(c, "after-bump"));
+  node.bump_nonce_after_next_estimate(ADDR);
+  auto h = run_coro(io, nm.execute(c, "raced"));
   ASSERT_TRUE(h.ok()) << h.error().to_string();
-  EXPECT_EQ(node.invokes().back()["nonce"], "0x3");
+  EXPECT_EQ(node.invokes().back()["nonce"], "0x2");
+  EXPECT_EQ(node.requests("starknet_addInvokeTransaction"), 3);  // warm, rejected, retried
+  auto rejected = (*db)->query("SELECT COUNT(*) FROM chain_pending_tx WHERE state = 'rejected'");
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_EQ(rejected->at(0).integer(0), 1);
 }
 
 // Given concurrent sends, when both run, then they go out one at a time with distinct nonces.

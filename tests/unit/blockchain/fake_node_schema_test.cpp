@@ -65,16 +65,26 @@ TEST(FakeNodeSchema, EveryReplyKindMatchesTheSpec) {
   fakes::FakeStarknet node;
   node.add_account(ACCOUNT, 5);
   node.add_contract(CONTRACT);
-  node.set_call_handler([](const std::string&, const std::string&, const std::vector<std::string>&) { return json{"0x1", "0x2"}; });
+  node.set_call_handler([](const std::string&, const std::string&, const std::vector<std::string>&) {
+    return json{"0x1", "0x2"};
+  });
   node.mine_block({{CONTRACT, {"0x1", "0x2"}, {"0x3"}, ""}, {CONTRACT, {"0x1"}, {}, ""}});
   // An accepted (and a reverted) invoke through the raw API: unsigned account (no public key).
-  json j = {{"type", "INVOKE"}, {"version", "0x3"}, {"sender_address", ACCOUNT}, {"calldata", {"0x0"}}, {"signature", json::array()},
+  json j = {{"type", "INVOKE"},
+            {"version", "0x3"},
+            {"sender_address", ACCOUNT},
+            {"calldata", {"0x0"}},
+            {"signature", json::array()},
             {"nonce", "0x5"},
-            {"resource_bounds", {{"l1_gas", {{"max_amount", "0x0"}, {"max_price_per_unit", "0x0"}}},
-                                 {"l1_data_gas", {{"max_amount", "0x0"}, {"max_price_per_unit", "0x0"}}},
-                                 {"l2_gas", {{"max_amount", "0x100000"}, {"max_price_per_unit", "0x3000000000"}}}}},
-            {"tip", "0x0"}, {"paymaster_data", json::array()}, {"account_deployment_data", json::array()},
-            {"nonce_data_availability_mode", "L1"}, {"fee_data_availability_mode", "L1"}};
+            {"resource_bounds",
+             {{"l1_gas", {{"max_amount", "0x0"}, {"max_price_per_unit", "0x0"}}},
+              {"l1_data_gas", {{"max_amount", "0x0"}, {"max_price_per_unit", "0x0"}}},
+              {"l2_gas", {{"max_amount", "0x100000"}, {"max_price_per_unit", "0x3000000000"}}}}},
+            {"tip", "0x0"},
+            {"paymaster_data", json::array()},
+            {"account_deployment_data", json::array()},
+            {"nonce_data_availability_mode", "L1"},
+            {"fee_data_availability_mode", "L1"}};
   node.revert_next_invokes(1, "Error in the called contract: 'already registered'");
   asio::io_context io;
   RpcClient client(io.get_executor(), RpcOptions{{node.url()}, std::chrono::milliseconds(2000), 2});
@@ -103,8 +113,9 @@ TEST(FakeNodeSchema, EveryReplyKindMatchesTheSpec) {
       // PRE_CONFIRMED_BLOCK_WITH_TX_HASHES), and a confirmed block satisfies both (the pre-confirmed
       // schema does not forbid block_hash): strict oneOf can never pass. The fake serves only
       // confirmed blocks, so check that branch.
-      auto v = r.method == "starknet_getBlockWithTxHashes" ? s.validate_schema("BLOCK_WITH_TX_HASHES", r.response["result"])
-                                                           : s.validate_result(r.method, r.response["result"]);
+      auto v = r.method == "starknet_getBlockWithTxHashes"
+                   ? s.validate_schema("BLOCK_WITH_TX_HASHES", r.response["result"])
+                   : s.validate_result(r.method, r.response["result"]);
       EXPECT_TRUE(v.ok()) << r.method << ": " << v.error().message << "\n" << r.response.dump();
     } else {
       ++errors;
@@ -134,9 +145,14 @@ TEST(FakeNodeSchema, ValidatorRejectsBrokenReplies) {
   EXPECT_FALSE(s.validate_result("starknet_blockHashAndNumber", hex_number).ok());
   json no_events = {{"continuation_token", "x"}};
   EXPECT_FALSE(s.validate_result("starknet_getEvents", no_events).ok());
-  json receipt_no_resources = {{"type", "INVOKE"}, {"transaction_hash", "0x1"}, {"actual_fee", {{"amount", "0x1"}, {"unit", "FRI"}}},
-                               {"finality_status", "ACCEPTED_ON_L2"}, {"execution_status", "SUCCEEDED"}, {"messages_sent", json::array()},
-                               {"events", json::array()}, {"block_number", 1}};
+  json receipt_no_resources = {{"type", "INVOKE"},
+                               {"transaction_hash", "0x1"},
+                               {"actual_fee", {{"amount", "0x1"}, {"unit", "FRI"}}},
+                               {"finality_status", "ACCEPTED_ON_L2"},
+                               {"execution_status", "SUCCEEDED"},
+                               {"messages_sent", json::array()},
+                               {"events", json::array()},
+                               {"block_number", 1}};
   EXPECT_FALSE(s.validate_result("starknet_getTransactionReceipt", receipt_no_resources).ok());
   receipt_no_resources["execution_resources"] = {{"l1_gas", 0}, {"l1_data_gas", 0}, {"l2_gas", 5}};
   EXPECT_TRUE(s.validate_result("starknet_getTransactionReceipt", receipt_no_resources).ok());

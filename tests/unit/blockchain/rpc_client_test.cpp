@@ -107,8 +107,9 @@ TEST(RpcClient, MalformedRepliesAreErrors) {
   fakes::FakeStarknet node;
   asio::io_context io;
   RpcClient c(io.get_executor(), fast({node.url()}));
-  for (std::string body : {"not json", "[]", R"({"jsonrpc":"2.0","id":1})", R"({"jsonrpc":"2.0","id":424242,"result":5})",
-                           R"({"jsonrpc":"2.0","id":1,"error":"boom"})"}) {
+  for (std::string body :
+       {"not json", "[]", R"({"jsonrpc":"2.0","id":1})", R"({"jsonrpc":"2.0","id":424242,"result":5})",
+        R"({"jsonrpc":"2.0","id":1,"error":"boom"})"}) {
     node.next_raw_reply("starknet_blockNumber", body);
     auto n = run_coro(io, c.block_number());
     ASSERT_FALSE(n.ok()) << body;
