@@ -19,7 +19,7 @@ if ! scripts/engine.sh status >/dev/null 2>&1; then
 else
   scripts/engine.sh ensure-image
 fi
-cleanup() { if [ "$started_engine" = 1 ]; then scripts/engine.sh stop || true; fi; }
+cleanup() { if [ "$started_engine" = 1 ]; then "$REPO_DIR/scripts/engine.sh" stop || true; fi; }
 trap cleanup EXIT
 
 export CIRO_TEST_ENGINE_SOCKET="$(scripts/engine.sh socket)"
