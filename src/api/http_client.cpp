@@ -68,13 +68,16 @@ Result<ClientResponse> http_request(const std::string& base_url, const ClientReq
   }
   req.keep_alive(false);
   http::write(stream, req, ec);
-  if (ec) return Error(Errc::io, "sending the request failed: " + ec.message());
+  // A server may answer (e.g. 413) and close before taking the whole body: read its reply anyway.
+  const beast::error_code write_ec = ec;
 
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
   if (request.timeout.count() > 0) stream.expires_after(request.timeout);
+  ec = {};
   http::read_header(stream, buffer, parser, ec);
+  if (ec && write_ec) return Error(Errc::io, "sending the request failed: " + write_ec.message());
   if (ec) return Error(Errc::io, "reading the response failed: " + ec.message());
   ClientResponse out;
   out.status = static_cast<int>(parser.get().result_int());

@@ -79,6 +79,13 @@ HttpRequest convert(http::request<http::string_body>&& req, const std::string& r
   return r;
 }
 
+// The request line and headers only (no body yet), for HttpServerOptions::precheck.
+HttpRequest convert_header(const http::request<http::string_body>& req, const std::string& remote) {
+  http::request<http::string_body> copy;
+  copy.base() = req.base();
+  return convert(std::move(copy), remote);
+}
+
 std::optional<tcp::endpoint> parse_endpoint(const std::string& address) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
@@ -163,8 +170,24 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options.body_limit);
       parser.header_limit(16 * 1024);
-      stream->expires_after(options.request_timeout);
-      auto [ec, n] = co_await http::async_read(*stream, buffer, parser, tuple_awaitable);
+      // Headers first, with a shorter clock: an idle or trickling client cannot hold a slot long.
+      stream->expires_after(std::min<std::chrono::milliseconds>(options.request_timeout, std::chrono::seconds(10)));
+      auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, tuple_awaitable);
+      beast::error_code ec = hec;
+      if (!ec && options.precheck) {
+        // Refuse (e.g. 401) before reading a body nobody is entitled to make us hold.
+        HttpRequest head_only = convert_header(parser.get(), remote);
+        if (auto refused = options.precheck(head_only)) {
+          auto res = make_plain(std::move(*refused), 11, false);
+          co_await write_simple(*stream, res);
+          break;
+        }
+      }
+      if (!ec && !parser.is_done()) {
+        stream->expires_after(options.request_timeout);
+        auto [bec, bn] = co_await http::async_read(*stream, buffer, parser, tuple_awaitable);
+        ec = bec;
+      }
       if (ec) {
         if (ec == http::error::body_limit) {
           auto res = make_plain(error_response(413, "body_too_large",
@@ -175,8 +198,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         } else if (ec == http::error::header_limit) {
           auto res = make_plain(error_response(431, "headers_too_large", "request headers exceed 16 KiB"), 11, false);
           co_await write_simple(*stream, res);
-        } else if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::operation_aborted &&
-                   ec != net::error::eof && ec != net::error::connection_reset && !stopped && n > 0) {
+        } else if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
+                   ec != http::error::end_of_stream && ec != http::error::partial_message && !stopped) {
           auto res = make_plain(error_response(400, "bad_request", "malformed HTTP request: " + ec.message()), 11, false);
           co_await write_simple(*stream, res);
         }

@@ -9,7 +9,8 @@ HttpResponse error_response(int status, const std::string& code, const std::stri
   if (!field.empty()) err["field"] = field;
   HttpResponse r;
   r.status = status;
-  r.body = nlohmann::json{{"error", err}}.dump() + "\n";
+  // Messages may quote client input (paths, ids): invalid UTF-8 is replaced, never thrown on.
+  r.body = nlohmann::json{{"error", err}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return r;
 }
 

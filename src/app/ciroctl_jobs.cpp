@@ -149,8 +149,14 @@ int cmd_logs(const CtlOptions& o, const std::string& id, bool follow, const std:
 }
 
 int cmd_result(const CtlOptions& o, const std::string& id, const std::string& out_dir, bool verify) {
-  if (fs::exists(out_dir) && !fs::is_empty(out_dir)) {
-    std::cerr << "ciroctl: " << out_dir << " exists and is not empty; give a new folder\n";
+  std::error_code ec;
+  if (fs::exists(out_dir, ec) && (!fs::is_directory(out_dir, ec) || !fs::is_empty(out_dir, ec))) {
+    std::cerr << "ciroctl: " << out_dir << " exists and is not an empty folder; give a new folder\n";
+    return USAGE;
+  }
+  fs::create_directories(fs::path(out_dir) / compute::OUTPUTS_DIR, ec);
+  if (ec) {
+    std::cerr << "ciroctl: cannot create " << out_dir << ": " << ec.message() << "\n";
     return USAGE;
   }
   auto manifest = api::http_request(o.url, make(o, "GET", "/api/v1/jobs/" + id + "/result"));
@@ -162,12 +168,16 @@ int cmd_result(const CtlOptions& o, const std::string& id, const std::string& ou
     std::cerr << "ciroctl: the node sent a malformed manifest: " << parsed.error().message << "\n";
     return JOB_FAILED;
   }
-  fs::create_directories(fs::path(out_dir) / compute::OUTPUTS_DIR);
   std::ofstream(fs::path(out_dir) / compute::MANIFEST_FILE, std::ios::binary) << manifest->body;
   std::ofstream(fs::path(out_dir) / compute::SIGNATURE_FILE, std::ios::binary) << sig->body;
   auto download = [&](const std::string& target, const fs::path& dest) -> int {
-    fs::create_directories(dest.parent_path());
+    std::error_code dir_ec;
+    fs::create_directories(dest.parent_path(), dir_ec);
     std::ofstream out(dest, std::ios::binary);
+    if (!out) {
+      std::cerr << "ciroctl: cannot write " << dest.string() << "\n";
+      return USAGE;
+    }
     auto req = make(o, "GET", target);
     req.on_chunk = [&](const std::string& piece) {
       out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
@@ -245,7 +255,8 @@ int cmd_verify(const std::string& dir, const std::string& key) {
   auto r = compute::verify_result_dir(dir, key.empty() ? std::nullopt : std::optional<std::string>(key));
   if (!r.ok()) {
     std::cerr << "VERIFICATION FAILED for " << dir << ": " << r.error().message << "\n";
-    return JOB_FAILED;
+    std::error_code ec;
+    return std::filesystem::is_directory(dir, ec) ? JOB_FAILED : USAGE;
   }
   std::cout << "verified: job " << r->manifest.job_id << " (" << r->manifest.reason << ", exit " << r->manifest.exit_code << ") signed by "
             << r->signature.peer_id << "; " << r->files_checked << " files, " << r->bytes_hashed << " bytes hashed\n";

@@ -89,6 +89,12 @@ int main(int argc, char** argv) {
   if (*cancel) return cmd_cancel(o, id);
   if (*list) return cmd_list(o, state, limit);
   if (*node) return cmd_node(o);
-  if (*verify) return cmd_verify(out_dir, key);
+  if (*verify) {
+    if (verify->count("--key") > 0 && key.empty()) {
+      std::cerr << "ciroctl: --key was given empty; pass the signer's public key or peer id, or omit --key\n";
+      return USAGE;
+    }
+    return cmd_verify(out_dir, key);
+  }
   return USAGE;
 }

@@ -59,6 +59,7 @@ struct DockerExecutor::Job {
   Event wake;                 // the container stopped (wait returned) or cancel() was called
   bool cancelled = false;
   bool killed = false;        // we killed it (timeout or cancel): exit 137 is then not an OOM
+  bool kill_missed = false;   // the kill found the container already stopped (it ended by itself)
   std::optional<EndReason> forced;  // reason decided by supervision (timeout, cancelled, engine_error)
 
   Event wait_done;
@@ -71,6 +72,8 @@ struct DockerExecutor::Job {
   std::ofstream out_file;
   std::ofstream err_file;
   std::string log_error;
+  std::uint64_t stdout_start = 0;  // file sizes when supervision began (resume appends)
+  std::uint64_t stderr_start = 0;
 };
 
 namespace {
@@ -234,6 +237,14 @@ net::awaitable<void> DockerExecutor::supervise(std::shared_ptr<Job> job, Contain
                                                Clock::time_point deadline, bool append, std::string since,
                                                RunOutcome* out) {
   auto mode = std::ios::binary | (append ? std::ios::app : std::ios::trunc);
+  {
+    std::error_code size_ec;
+    if (append && !spec.stdout_file.empty()) job->stdout_start = std::filesystem::file_size(spec.stdout_file, size_ec);
+    if (size_ec) job->stdout_start = 0;
+    size_ec.clear();
+    if (append && !spec.stderr_file.empty()) job->stderr_start = std::filesystem::file_size(spec.stderr_file, size_ec);
+    if (size_ec) job->stderr_start = 0;
+  }
   if (!spec.stdout_file.empty()) job->out_file.open(spec.stdout_file, mode);
   if (!spec.stderr_file.empty()) job->err_file.open(spec.stderr_file, mode);
   std::string logs = api("/containers/" + id + "/logs?follow=1&stdout=1&stderr=1");
@@ -259,7 +270,12 @@ net::awaitable<void> DockerExecutor::supervise(std::shared_ptr<Job> job, Contain
     // 404/409: already gone or not running; anything else is worth reporting.
     if (!k) {
       out->detail += "; kill: " + k.error().to_string();
-    } else if (k->status != 204 && k->status != 200 && k->status != 404 && k->status != 409) {
+    } else if (k->status == 404 || k->status == 409 ||
+               (k->status == 500 && k->body.find("can only kill running containers") != std::string::npos)) {
+      // Already stopped: the container ended by itself just before the deadline and the engine's
+      // wait reply was late (Podman's can take hundreds of ms). finish() reads its real end.
+      job->kill_missed = true;
+    } else if (k->status != 204 && k->status != 200) {
       out->detail += "; " + http_failure("kill", *k);
     }
     if (!co_await job->wait_done.wait_until(Clock::now() + m_options.kill_grace)) {
@@ -269,7 +285,55 @@ net::awaitable<void> DockerExecutor::supervise(std::shared_ptr<Job> job, Contain
   if (!co_await job->logs_done.wait_until(Clock::now() + m_options.log_drain)) {
     if (job->log_stream) job->log_stream->close();
     co_await job->logs_done.wait_until(Clock::now() + milliseconds{1000});
+    // The followed stream did not end once the container stopped (it lags on large, fast output):
+    // the stopped container's logs are complete, so read them again, whole, without follow.
+    co_await refetch_logs(job, spec, id, append, since);
   }
+}
+
+net::awaitable<void> DockerExecutor::refetch_logs(std::shared_ptr<Job> job, ContainerSpec spec, std::string id,
+                                                  bool append, std::string since) {
+  job->out_file.close();
+  job->err_file.close();
+  std::error_code ec;
+  for (auto [path, start] : {std::pair{spec.stdout_file, job->stdout_start}, std::pair{spec.stderr_file, job->stderr_start}}) {
+    if (!path.empty()) std::filesystem::resize_file(path, append ? start : 0, ec);
+  }
+  auto mode = std::ios::binary | std::ios::app;
+  if (!spec.stdout_file.empty()) job->out_file.open(spec.stdout_file, mode);
+  if (!spec.stderr_file.empty()) job->err_file.open(spec.stderr_file, mode);
+  job->demux = LogDemuxer(spec.max_log_bytes);
+  job->log_error.clear();
+  std::string target = api("/containers/" + id + "/logs?stdout=1&stderr=1");
+  if (!since.empty()) target += "&since=" + since;
+  auto opened = co_await m_http.open("GET", std::move(target), std::nullopt, m_options.request_timeout);
+  if (!opened || (*opened)->status() != 200) {
+    job->log_error = "logs may be incomplete: the engine's log stream lagged and re-reading failed";
+    co_return;
+  }
+  std::shared_ptr<HttpStream> stream = std::move(opened).value();
+  DockerExecutor::Job* j = job.get();
+  auto sink = [j](LogDemuxer::Stream st, std::string_view data) {
+    std::ofstream& f = st == LogDemuxer::STDERR ? j->err_file : j->out_file;
+    if (f.is_open()) f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  };
+  std::vector<char> buf(64 << 10);
+  while (true) {
+    auto n = co_await stream->read(std::span<char>(buf), m_options.request_timeout);
+    if (!n) {
+      job->log_error = "logs may be incomplete: " + n.error().to_string();
+      break;
+    }
+    if (*n == 0) break;
+    auto fed = job->demux.feed(std::string_view(buf.data(), *n), sink);
+    if (!fed) {
+      job->log_error = fed.error().to_string();
+      break;
+    }
+  }
+  stream->close();
+  job->out_file.flush();
+  job->err_file.flush();
 }
 
 net::awaitable<void> DockerExecutor::finish(std::shared_ptr<Job> job, ContainerSpec spec, std::string id,
@@ -302,6 +366,12 @@ net::awaitable<void> DockerExecutor::finish(std::shared_ptr<Job> job, ContainerS
     out->finished_at = std::chrono::system_clock::now();
   }
 
+  if (job->forced == EndReason::timeout && job->kill_missed && state && !state->running) {
+    // It had stopped on its own by the deadline: report how it really ended.
+    job->forced.reset();
+    job->killed = false;
+    out->detail.clear();
+  }
   if (job->forced) {
     out->reason = *job->forced;
   } else if (!state) {

@@ -31,7 +31,7 @@ struct DockerOptions {
   std::string api_version = "v1.41";                       ///< API path prefix of every request
   std::chrono::milliseconds request_timeout{30000};        ///< bound on each plain API request
   std::chrono::milliseconds kill_grace{10000};             ///< after kill: wait this long for the stop
-  std::chrono::milliseconds log_drain{3000};               ///< after exit: let the log stream end this long
+  std::chrono::milliseconds log_drain{1000};               ///< after exit: let the log stream end this long, then re-read the logs whole
 };
 
 /// The JSON body of POST /containers/create for this spec (the name goes in the query string).
@@ -69,6 +69,8 @@ class DockerExecutor final : public Executor {
                                          std::string since, RunOutcome* out);
   boost::asio::awaitable<void> finish(std::shared_ptr<Job> job, ContainerSpec spec, std::string id,
                                       std::chrono::system_clock::time_point local_start, RunOutcome* out);
+  boost::asio::awaitable<void> refetch_logs(std::shared_ptr<Job> job, ContainerSpec spec, std::string id, bool append,
+                                            std::string since);
   boost::asio::awaitable<void> collect_output(ContainerSpec spec, std::string id, RunOutcome* out);
   std::shared_ptr<Job> register_job(const std::string& job_id);
   void unregister_job(const std::string& job_id, const std::shared_ptr<Job>& job);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <regex>
 #include <set>
 
 #include "utils/encoding.h"
@@ -105,10 +106,9 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
   if (root.contains("name")) spec.name = get_string(root["name"], "name", 256);
   spec.image = root.contains("image") ? get_string(root["image"], "image", 512) : limits.default_image;
   if (spec.image.empty()) fail("image", "must not be empty (omit it to use the node's default image)");
-  for (char c : spec.image) {
-    if (std::isspace(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) < 0x20) {
-      fail("image", "must not contain spaces or control characters");
-    }
+  if (!is_valid_image_reference(spec.image)) {
+    fail("image", "'" + spec.image + "' is not an image reference: [registry[:port]/]name[:tag][@sha256:digest], "
+                  "name in lowercase letters, digits and . _ - separators (e.g. ciro/busybox:latest)");
   }
   if (root.contains("entrypoint")) spec.entrypoint = get_string_array(root["entrypoint"], "entrypoint", 256);
   if (root.contains("command")) spec.command = get_string_array(root["command"], "command", 4096);
@@ -146,6 +146,15 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
         fail(f + ".path", "'" + file.path + "' must be a relative path without '..', '.' or empty segments");
       }
       if (!seen.insert(file.path).second) fail(f + ".path", "'" + file.path + "' is given twice");
+      for (const auto& other : seen) {
+        const bool is_parent = other.size() > file.path.size() && other.compare(0, file.path.size(), file.path) == 0 &&
+                               other[file.path.size()] == '/';
+        const bool is_child = file.path.size() > other.size() && file.path.compare(0, other.size(), other) == 0 &&
+                              file.path[other.size()] == '/';
+        if (is_parent || is_child) {
+          fail(f + ".path", "'" + file.path + "' and '" + other + "' clash: one would be a file and a folder at once");
+        }
+      }
       if (stored) {
         // Stored specs carry digests only; the bytes are already in the job's input folder.
         file.content.clear();
@@ -207,6 +216,7 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
       spec.gpus = static_cast<unsigned>(n);
     }
     if (r.contains("gpu_memory")) spec.gpu_memory_bytes = get_size(r["gpu_memory"], "resources.gpu_memory");
+    if (spec.gpu_memory_bytes > 0 && spec.gpus == 0) fail("resources.gpu_memory", "needs resources.gpus of at least 1");
     if (r.contains("disk")) {
       spec.max_output_bytes = get_size(r["disk"], "resources.disk");
       if (spec.max_output_bytes == 0 || spec.max_output_bytes > limits.max_output) {
@@ -259,6 +269,17 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
 }
 
 }  // namespace
+
+bool is_valid_image_reference(std::string_view ref) {
+  // The Docker reference grammar (distribution/reference): optional registry host, lowercase
+  // path components, optional tag, optional digest.
+  static const std::regex pattern(
+      R"(^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)/)?)"
+      R"([a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)"
+      R"((?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$)");
+  if (ref.empty() || ref.size() > 255) return false;
+  return std::regex_match(ref.begin(), ref.end(), pattern);
+}
 
 bool is_safe_relative_path(std::string_view path) {
   if (path.empty() || path.size() > 4096 || path.front() == '/' || path.find('\0') != std::string_view::npos) return false;

@@ -78,4 +78,7 @@ std::string canonical_spec_json(const JobSpec& spec);
 /// empty segments, no NUL, at most 255 bytes a segment and 4096 in all.
 bool is_safe_relative_path(std::string_view path);
 
+/// A Docker image reference: [registry[:port]/]name[:tag][@algo:hex], at most 255 characters.
+bool is_valid_image_reference(std::string_view ref);
+
 }  // namespace ciro::compute

@@ -93,6 +93,24 @@ Result<void> write_file_atomic(const fs::path& path, std::string_view data) {
   return {};
 }
 
+// The job's folder with its inline inputs, each file and folder fsync'd (the row comes next).
+Result<void> write_job_files(const fs::path& dir, const compute::JobSpec& spec) {
+  std::error_code ec;
+  fs::create_directories(dir / "input", ec);
+  if (ec) return Error(Errc::io, "cannot create " + dir.string() + ": " + ec.message());
+  for (const auto& in : spec.inputs) {
+    fs::path target = dir / "input" / in.path;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) return Error(Errc::io, "cannot create " + target.parent_path().string() + ": " + ec.message());
+    CIRO_TRY_VOID(write_file_synced(target, in.content));
+    sync_dir(target.parent_path());
+  }
+  sync_dir(dir / "input");
+  sync_dir(dir);
+  sync_dir(dir.parent_path());
+  return {};
+}
+
 std::vector<std::string> split_csv(const std::string& s) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -216,22 +234,13 @@ awaitable<SubmitOutcome> JobService::submit(std::string body, std::string source
 
   // Inputs first, then the row: once the row is committed (fsync'd) the job is durable.
   Result<void> stored = co_await run_blocking(m_pool, [&]() -> Result<void> {
-    std::error_code ec;
-    fs::create_directories(dir / "input", ec);
-    if (ec) return Error(Errc::io, "cannot create " + dir.string() + ": " + ec.message());
-    for (const auto& in : spec.inputs) {
-      fs::path target = dir / "input" / in.path;
-      fs::create_directories(target.parent_path(), ec);
-      if (ec) return Error(Errc::io, "cannot create " + target.parent_path().string() + ": " + ec.message());
-      CIRO_TRY_VOID(write_file_synced(target, in.content));
-      sync_dir(target.parent_path());
+    auto written = write_job_files(dir, spec);
+    if (written.ok()) written = m_store.insert(record);
+    if (!written.ok()) {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);  // nothing half-written is left behind
     }
-    sync_dir(dir / "input");
-    sync_dir(dir);
-    sync_dir(m_options.jobs_dir);
-    auto r = m_store.insert(record);
-    if (!r.ok()) fs::remove_all(dir, ec);
-    return r;
+    return written;
   });
   if (!stored.ok()) {
     m_log->error("job {}: could not be stored: {}", record.id, stored.error().message);

@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <set>
 #include <sstream>
 
 namespace ciro::node {
@@ -69,7 +70,11 @@ void WorkerMetrics::http_request(const std::string& method, const std::string& r
                                  std::chrono::duration<double> elapsed) {
   // Unmatched paths share one label value so a scanner cannot grow the label set.
   const std::string r = route.empty() ? "unmatched" : route;
-  m_http_requests.Add({{"method", method}, {"route", r}, {"code", std::to_string(status)}}).Increment();
+  // Methods are client-chosen too: anything unusual shares one label value.
+  static const std::set<std::string> KNOWN = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+  const std::string m = KNOWN.count(method) ? method : "other";
+  const int code = status >= 100 && status <= 599 ? status : 0;
+  m_http_requests.Add({{"method", m}, {"route", r}, {"code", std::to_string(code)}}).Increment();
   m_http_duration.Add({{"route", r}}, HTTP_BUCKETS).Observe(elapsed.count());
 }
 

@@ -298,6 +298,8 @@ Result<void> Worker::open() {
   ho.body_limit = c.api.body_limit;
   ho.max_connections = c.api.max_connections;
   ho.request_timeout = c.api.request_timeout;
+  WorkerApiContext* api_ctx = &w.api_ctx;
+  ho.precheck = [api_ctx](const api::HttpRequest& head) { return precheck_request(api_ctx, head); };
   api::Router* router = &w.router;
   w.http = std::make_unique<api::HttpServer>(w.io.get_executor(), ho,
                                              [router](api::HttpRequest req) { return router->dispatch(std::move(req)); });

@@ -29,6 +29,10 @@ using nlohmann::json;
 
 namespace {
 
+// Job fields can hold bytes a container chose (e.g. an output file name in `detail`): invalid
+// UTF-8 is replaced, never thrown on.
+std::string to_text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string iso_ms(std::int64_t ms) {
   if (ms <= 0) return "";
   return compute::rfc3339_utc_ms(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
@@ -108,7 +112,7 @@ awaitable<HttpResponse> submit_job(WorkerApiContext* ctx, HttpRequest req) {
     if (out.status == 429 || out.status == 503) r.headers.emplace_back("Retry-After", "5");
     co_return r;
   }
-  auto r = api::json_response(201, job_json(*out.job).dump());
+  auto r = api::json_response(201, to_text(job_json(*out.job)));
   r.headers.emplace_back("Location", "/api/v1/jobs/" + out.job->id);
   co_return r;
 }
@@ -145,7 +149,7 @@ awaitable<HttpResponse> list_jobs(WorkerApiContext* ctx, HttpRequest req) {
   for (const auto& j : page->jobs) jobs.push_back(job_json(j));
   json body = {{"jobs", jobs}};
   body["next_cursor"] = page->next_cursor ? json(*page->next_cursor) : json(nullptr);
-  co_return api::json_response(200, body.dump());
+  co_return api::json_response(200, to_text(body));
 }
 
 awaitable<HttpResponse> get_job(WorkerApiContext* ctx, HttpRequest req) {
@@ -154,7 +158,7 @@ awaitable<HttpResponse> get_job(WorkerApiContext* ctx, HttpRequest req) {
   auto j = co_await ctx->jobs->get(id);
   if (!j.ok()) co_return api::error_response(500, "storage_error", j.error().message);
   if (!j->has_value()) co_return unknown_job(id);
-  co_return api::json_response(200, job_json(**j).dump());
+  co_return api::json_response(200, to_text(job_json(**j)));
 }
 
 awaitable<HttpResponse> cancel_job(WorkerApiContext* ctx, HttpRequest req) {
@@ -166,7 +170,7 @@ awaitable<HttpResponse> cancel_job(WorkerApiContext* ctx, HttpRequest req) {
     if (r.error().code == Errc::conflict) co_return api::error_response(409, "job_finished", r.error().message, "id");
     co_return api::error_response(500, "internal", r.error().message);
   }
-  co_return api::json_response(202, job_json(*r).dump());
+  co_return api::json_response(202, to_text(job_json(*r)));
 }
 
 // Streams a job's log files: new bytes as they are written while the job is active (follow),
@@ -343,7 +347,7 @@ awaitable<HttpResponse> node_info(WorkerApiContext* ctx, HttpRequest) {
     p2p["job_announcements_received"] = ctx->job_announcements ? *ctx->job_announcements : 0;
   }
   body["p2p"] = p2p;
-  co_return api::json_response(200, body.dump());
+  co_return api::json_response(200, to_text(body));
 }
 
 awaitable<HttpResponse> peers(WorkerApiContext* ctx, HttpRequest) {
@@ -355,7 +359,7 @@ awaitable<HttpResponse> peers(WorkerApiContext* ctx, HttpRequest) {
     out.push_back({{"peer_id", p.peer_id}, {"addrs", p.addrs}, {"protocols", p.protocols}, {"agent", p.agent},
                    {"connected", p.connected}});
   }
-  co_return api::json_response(200, json{{"peers", out}}.dump());
+  co_return api::json_response(200, to_text(json{{"peers", out}}));
 }
 
 awaitable<HttpResponse> health(WorkerApiContext* ctx, HttpRequest) {
@@ -408,7 +412,7 @@ awaitable<HttpResponse> health(WorkerApiContext* ctx, HttpRequest) {
     worsen(net_status);
   }
   json body = {{"status", overall}, {"checks", checks}, {"version", ctx->version}, {"node_id", c.node.id}};
-  co_return api::json_response(overall == "unhealthy" ? 503 : 200, body.dump());
+  co_return api::json_response(overall == "unhealthy" ? 503 : 200, to_text(body));
 }
 
 awaitable<HttpResponse> live(WorkerApiContext*, HttpRequest) {
@@ -421,7 +425,7 @@ awaitable<HttpResponse> ready(WorkerApiContext* ctx, HttpRequest) {
   json body = {{"status", "not_ready"},
                {"detail", h.stopping ? "shutting down" : !h.reconciled ? "starting: " + h.reconcile_detail
                                                       : !h.engine_ok ? "engine: " + h.engine_detail : "database: " + h.database_detail}};
-  co_return api::json_response(503, body.dump());
+  co_return api::json_response(503, to_text(body));
 }
 
 awaitable<HttpResponse> metrics(WorkerApiContext* ctx, HttpRequest) {
@@ -432,6 +436,11 @@ awaitable<HttpResponse> metrics(WorkerApiContext* ctx, HttpRequest) {
 }
 
 }  // namespace
+
+std::optional<HttpResponse> precheck_request(const WorkerApiContext* ctx, const HttpRequest& headers_only) {
+  if (headers_only.path.rfind("/api/", 0) == 0 && !authorized(ctx, headers_only)) return unauthorized();
+  return std::nullopt;
+}
 
 void add_worker_routes(api::Router& router, WorkerApiContext* ctx) {
   router.add("GET", "/health", open_route(ctx, health));

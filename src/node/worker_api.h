@@ -2,6 +2,7 @@
 // The worker's HTTP routes (REST API, health, metrics). Handlers run on the network thread.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,5 +53,9 @@ struct WorkerApiContext {
 
 /// Registers every route; ctx must outlive the router.
 void add_worker_routes(api::Router& router, WorkerApiContext* ctx);
+
+/// The header-time check for the HTTP server: a /api/v1 request without the right bearer token
+/// gets its 401 before its body is read.
+std::optional<api::HttpResponse> precheck_request(const WorkerApiContext* ctx, const api::HttpRequest& headers_only);
 
 }  // namespace ciro::node

@@ -269,3 +269,80 @@ TEST_F(WorkerApi, RefusedOutputEntriesAreNamedInTheDetail) {
   EXPECT_EQ(manifest["outputs"][0]["path"], "real.txt");
   EXPECT_NE(manifest["detail"].get<std::string>().find("outputs not kept"), std::string::npos);
 }
+
+// Given hostile-input findings (invalid image names, clashing input paths, GPU memory without
+// GPUs), when submitted, then each is a 400 naming the field and nothing is left on disk.
+TEST_F(WorkerApi, MoreBadSpecsAreRefused) {
+  for (const char* image : {"foo?bar", "foo#bar", "a..b", "../../containers/json", "CIRO/BUSYBOX", "/", ":", "x y"}) {
+    expect_refused("{" + V + R"(,"image":")" + image + "\"}", 400, "image");
+  }
+  expect_refused("{" + V + R"(,"inputs":[{"path":"a","content":"1"},{"path":"a/b","content":"2"}]})", 400, "inputs[1].path");
+  expect_refused("{" + V + R"(,"inputs":[{"path":"a/b","content":"1"},{"path":"a","content":"2"}]})", 400, "inputs[1].path");
+  expect_refused("{" + V + R"(,"resources":{"gpu_memory":"1GiB"}})", 400, "resources.gpu_memory");
+}
+
+// Given a job whose output file name is not UTF-8, when it ends, then the job and the list still
+// answer 200 (the name is skipped from the manifest and reported in the detail).
+TEST_F(WorkerApi, NonUtf8OutputNameKeepsTheApiWorking) {
+  std::string id = w().submit("{" + V + R"(,"command":["sh","-c","touch \"/output/$(printf 'x\\377y')\"; echo ok > /output/fine.txt"]})");
+  ASSERT_FALSE(id.empty());
+  std::string done = w().wait_job(id);
+  ASSERT_FALSE(done.empty());
+  auto j = json::parse(done);
+  EXPECT_EQ(j["state"], "succeeded");
+  EXPECT_EQ(w().get("/api/v1/jobs?limit=500")->status, 200);
+  auto manifest = json::parse(w().get("/api/v1/jobs/" + id + "/result")->body);
+  ASSERT_EQ(manifest["outputs"].size(), 1u);
+  EXPECT_EQ(manifest["outputs"][0]["path"], "fine.txt");
+  EXPECT_EQ(w().get("/api/v1/jobs/%FF")->status, 404);
+  EXPECT_EQ(w().get("/nope%FF", false)->status, 404);
+}
+
+// Given a container that ends at once under a 100 ms timeout, when it runs, then it succeeds
+// (a late wait reply from the engine is not a timeout).
+TEST_F(WorkerApi, QuickJobUnderShortTimeoutIsNotATimeout) {
+  for (int i = 0; i < 2; ++i) {
+    std::string id = w().submit("{" + V + R"(,"command":["true"],"timeout":"100ms"})");
+    ASSERT_FALSE(id.empty());
+    auto j = json::parse(w().wait_job(id));
+    EXPECT_EQ(j["state"], "succeeded") << j.dump();
+  }
+}
+
+// Given a job that prints 5 MiB and exits at once, when it ends, then the whole stdout is kept
+// and its size is in the manifest.
+TEST_F(WorkerApi, FastLargeOutputIsKeptWhole) {
+  std::string id = w().submit("{" + V + R"(,"command":["sh","-c","head -c 5242880 /dev/zero | tr '\\0' a; echo END >&2"]})");
+  ASSERT_FALSE(id.empty());
+  auto j = json::parse(w().wait_job(id));
+  EXPECT_EQ(j["state"], "succeeded") << j.dump();
+  auto manifest = json::parse(w().get("/api/v1/jobs/" + id + "/result")->body);
+  EXPECT_EQ(manifest["stdout_log"]["size"], 5242880) << manifest.dump();
+  EXPECT_EQ(manifest["stderr_log"]["size"], 4);
+  EXPECT_FALSE(manifest["logs_truncated"].get<bool>());
+}
+
+// Given a client without a token announcing a 60 KB body, when it sends only the headers, then
+// the 401 comes at once (the body is never waited for or held).
+TEST_F(WorkerApi, UnauthenticatedBodyIsRefusedAtTheHeaders) {
+  std::string host = w().url().substr(7);
+  auto colon = host.rfind(':');
+  auto [rc, out] = run_command("python3 -c \"import socket; s=socket.create_connection(('" + host.substr(0, colon) + "'," +
+                               host.substr(colon + 1) + "),timeout=5); s.sendall(b'POST /api/v1/jobs HTTP/1.1\\r\\nHost: x\\r\\n"
+                               "Content-Type: application/json\\r\\nContent-Length: 60000\\r\\n\\r\\n'); print(s.recv(200).decode().split(chr(13))[0])\"");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("401"), std::string::npos) << out;
+}
+
+// Given malformed request lines, when sent, then the server answers 400 and keeps serving.
+TEST_F(WorkerApi, MalformedRequestLineIs400) {
+  std::string host = w().url().substr(7);
+  auto colon = host.rfind(':');
+  for (const char* line : {"HELLO\\r\\n\\r\\n", "GET /health HTTP/2.0\\r\\n\\r\\n", "GET /he\\x01alth HTTP/1.1\\r\\n\\r\\n"}) {
+    auto [rc, out] = run_command("python3 -c \"import socket; s=socket.create_connection(('" + host.substr(0, colon) + "'," +
+                                 host.substr(colon + 1) + "),timeout=5); s.sendall(b'" + line +
+                                 "'); print(s.recv(200).decode(errors='replace').split(chr(13))[0])\"");
+    EXPECT_NE(out.find("400"), std::string::npos) << line << ": " << out;
+  }
+  EXPECT_EQ(w().get("/health/live", false)->status, 200);
+}
