@@ -6,11 +6,16 @@
 #include <cstdio>
 #include <iostream>
 
+#include "blockchain/keystore.h"
 #include "node/worker.h"
 #include "utils/config.h"
 #include "utils/log.h"
 
 int main(int argc, char** argv) {
+  // `ciro-worker keys new|import|show`: the encrypted Starknet account key (own usage text).
+  if (argc >= 2 && std::string(argv[1]) == "keys") {
+    return ciro::blockchain::keys_cli_main(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
+  }
   CLI::App app{"ciro-worker: rents this machine's CPUs and GPUs to the CIRO network"};
   std::string config_file;
   bool print = false, help_config = false, version = false;

@@ -96,7 +96,7 @@ std::string sha256_hex(std::string_view data) {
 JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
   if (!root.is_object()) fail("", std::string("the job spec must be a JSON object, got ") + type_name(root));
   only_fields(root, "", {"api_version", "name", "image", "entrypoint", "command", "env", "workdir", "inputs", "resources",
-                         "timeout", "network", "verification", "reward"});
+                         "timeout", "network", "verification", "reward", "chain_job_id"});
   JobSpec spec;
   if (!root.contains("api_version")) fail("api_version", std::string("required; use \"") + JOB_API_VERSION + "\"");
   spec.api_version = get_string(root["api_version"], "api_version", 64);
@@ -265,6 +265,13 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
       if (!hex && !dec) fail("reward", "expected a non-negative integer, in decimal or 0x hex");
     }
   }
+  if (root.contains("chain_job_id")) {
+    spec.chain_job_id = get_string(root["chain_job_id"], "chain_job_id", 66);
+    const auto& id = spec.chain_job_id;
+    bool hex = id.size() > 2 && id.size() <= 66 && id.rfind("0x", 0) == 0 &&
+               std::all_of(id.begin() + 2, id.end(), ::isxdigit);
+    if (!hex) fail("chain_job_id", "expected the JobManager job id as 0x followed by 1 to 64 hex digits");
+  }
   return spec;
 }
 
@@ -336,6 +343,7 @@ std::string canonical_spec_json(const JobSpec& spec) {
   j["network"] = spec.network ? "bridge" : "none";
   j["verification"] = {{"policy", spec.verification}, {"replicas", spec.replicas}};
   if (!spec.reward.empty()) j["reward"] = spec.reward;
+  if (!spec.chain_job_id.empty()) j["chain_job_id"] = spec.chain_job_id;
   return j.dump();
 }
 

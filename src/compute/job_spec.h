@@ -40,6 +40,7 @@ struct JobSpec {
   std::string verification = "none";             ///< none | hash | redundant
   unsigned replicas = 1;                         ///< for redundant verification
   std::string reward;                            ///< decimal or 0x hex amount, informative here
+  std::string chain_job_id;                      ///< JobManager job id (0x hex) whose result goes on chain
 };
 
 /// What the node allows; a spec above any limit is refused with the limit in the message.

@@ -438,6 +438,7 @@ awaitable<void> JobService::finish_job(JobRecord record, compute::JobSpec spec, 
     // now (a removal lost to a crash is redone by the next start's reconciliation).
     net::co_spawn(m_io, remove_container(id, outcome.container_id), net::detached);
   }
+  if (m_on_finished) m_on_finished(record, spec);
   const std::chrono::duration<double> run_time = outcome.finished_at - outcome.started_at;
   m_metrics.job_finished(storage::job_state_name(state), record.reason, run_time);
   m_log->info("job {} {}: {} (exit {}) after {}{}", id, storage::job_state_name(state), record.reason, outcome.exit_code,

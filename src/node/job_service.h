@@ -15,6 +15,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -76,6 +77,10 @@ class JobService {
                                                         std::optional<std::int64_t> after);
   /// Cancels a queued or running job. not_found, or conflict when it already finished.
   boost::asio::awaitable<Result<storage::JobRecord>> cancel(std::string id);
+  /// Called (on the network thread) once a job's result is durable, with its record and spec.
+  void on_finished(std::function<void(const storage::JobRecord&, const compute::JobSpec&)> hook) {
+    m_on_finished = std::move(hook);
+  }
   /// Removes finished jobs older than the retention (database rows and files).
   boost::asio::awaitable<void> prune();
 
@@ -115,6 +120,7 @@ class JobService {
   std::set<std::string> m_active;                          ///< queued or running here
   std::set<std::string> m_cancelled;                       ///< cancel asked while running
   std::map<std::string, unsigned> m_gpu_needs;             ///< GPUs each active job needs
+  std::function<void(const storage::JobRecord&, const compute::JobSpec&)> m_on_finished;
   bool m_shutting_down = false;
   bool m_started = false;
   std::uint64_t m_id_counter = 0;

@@ -45,7 +45,11 @@ WorkerMetrics::WorkerMetrics(const std::string& version, const std::string& node
                    .Name("ciro_gossip_messages_total")
                    .Help("GossipSub messages, by direction (in, out, rejected)")
                    .Register(*m_registry)),
-      m_p2p_bytes(prometheus::BuildCounter().Name("ciro_p2p_bytes_total").Help("libp2p bytes, by direction").Register(*m_registry)) {
+      m_p2p_bytes(prometheus::BuildCounter().Name("ciro_p2p_bytes_total").Help("libp2p bytes, by direction").Register(*m_registry)),
+      m_rpc_calls(prometheus::BuildCounter()
+                      .Name("ciro_chain_rpc_calls_total")
+                      .Help("Starknet JSON-RPC calls, by method and outcome")
+                      .Register(*m_registry)) {
   prometheus::BuildGauge()
       .Name("ciro_build_info")
       .Help("Build information; always 1")
@@ -104,6 +108,10 @@ void WorkerMetrics::set_p2p(std::uint64_t peers, std::uint64_t gossip_in, std::u
     if (now[i] > m_last[i]) counters[i]->Increment(static_cast<double>(now[i] - m_last[i]));
     m_last[i] = now[i];
   }
+}
+
+void WorkerMetrics::rpc_call(const std::string& method, const std::string& outcome) {
+  m_rpc_calls.Add({{"method", method}, {"outcome", outcome}}).Increment();
 }
 
 std::string WorkerMetrics::serialize() const {

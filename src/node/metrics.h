@@ -35,6 +35,9 @@ class WorkerMetrics {
   void set_p2p(std::uint64_t peers, std::uint64_t gossip_in, std::uint64_t gossip_out, std::uint64_t gossip_rejected,
                std::uint64_t bytes_in, std::uint64_t bytes_out);
 
+  /// One Starknet JSON-RPC call by method and outcome (ok, error code, timeout, ...).
+  void rpc_call(const std::string& method, const std::string& outcome);
+
   /// Prometheus text exposition format 0.0.4.
   std::string serialize() const;
   prometheus::Registry& registry() { return *m_registry; }
@@ -59,6 +62,7 @@ class WorkerMetrics {
   prometheus::Family<prometheus::Counter>& m_gossip;
   prometheus::Family<prometheus::Counter>& m_p2p_bytes;
   std::uint64_t m_last[5] = {0, 0, 0, 0, 0};
+  prometheus::Family<prometheus::Counter>& m_rpc_calls;
 };
 
 }  // namespace ciro::node

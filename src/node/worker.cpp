@@ -29,6 +29,8 @@
 #include "node/metrics.h"
 #include "node/worker_api.h"
 #include "network/worker_network.h"
+#include "blockchain/chain_service.h"
+#include "node/chain_bridge.h"
 #include "storage/job_store.h"
 #include "utils/encoding.h"
 #include "utils/identity.h"
@@ -88,6 +90,9 @@ struct Worker::Impl {
   std::unique_ptr<WorkerMetrics> metrics;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<network::WorkerNetwork> network;
+  std::unique_ptr<blockchain::ChainService> chain;
+  std::unique_ptr<ChainBridge> bridge;
+  bool chain_started = false;
   std::uint64_t job_announcements = 0;
   api::Router router;
   std::unique_ptr<api::HttpServer> http;
@@ -143,6 +148,16 @@ struct Worker::Impl {
       health.reconcile_detail = started.ok() ? "done" : started.error().message;
       if (!started.ok()) log->warn("reconciliation with the engine failed, retrying: {}", started.error().message);
     }
+    if (health.reconciled && chain && !chain_started && !stopping) {
+      auto started = co_await chain->start();
+      if (started.ok()) {
+        chain_started = true;
+        log->info("Starknet: connected to {} (account {})", config.blockchain.network, config.blockchain.account_address);
+        net::co_spawn(io, bridge->run(), net::detached);
+      } else {
+        log->warn("Starknet: not started, retrying: {}", started.error().message);
+      }
+    }
     if (health.reconciled && std::chrono::steady_clock::now() - last_prune > std::chrono::minutes(10)) {
       last_prune = std::chrono::steady_clock::now();
       co_await jobs->prune();
@@ -165,6 +180,14 @@ struct Worker::Impl {
 
   // Closes the P2P links (GoAway), lets in-flight replies finish writing, then ends the loop.
   awaitable<void> finish_stop() {
+    if (bridge) bridge->stop();
+    if (chain && chain_started) {
+      // ChainService::stop() may wait for a transaction in flight; give it a bounded moment (its
+      // pending transactions are persisted and resent at the next start).
+      net::co_spawn(io, chain->stop(), net::detached);
+      net::steady_timer grace(io, std::chrono::seconds(2));
+      co_await grace.async_wait(net::as_tuple(net::use_awaitable));
+    }
     if (network) co_await network->stop();
     net::steady_timer timer(io, std::chrono::milliseconds(100));
     co_await timer.async_wait(net::as_tuple(net::use_awaitable));
@@ -204,7 +227,6 @@ Result<void> Worker::open() {
   Impl& w = *m_impl;
   const auto& c = w.config;
   for (const auto& warning : c.warnings) w.log->warn("{}", warning);
-  if (c.blockchain.enabled) w.log->warn("blockchain.enabled is true but this build does not talk to Starknet yet");
   std::error_code ec;
   fs::create_directories(c.node.data_dir / "jobs", ec);
   if (ec) return Error(Errc::io, "cannot create " + (c.node.data_dir / "jobs").string() + ": " + ec.message());
@@ -277,7 +299,35 @@ Result<void> Worker::open() {
     w.log->info("P2P listening on {} ({} bootstrap peers)", addrs, c.network.bootstrap_peers.size());
   }
 
+  if (c.blockchain.enabled) {
+    blockchain::ChainOptions co;
+    co.rpc_urls = c.blockchain.rpc_url;
+    co.network = c.blockchain.network;
+    co.account_address = c.blockchain.account_address;
+    co.keystore_path = utils::in_data_dir(c, c.blockchain.keystore).string();
+    co.password_env = c.blockchain.password_env;
+    co.password_file = c.blockchain.password_file;
+    co.job_manager = c.blockchain.job_manager_address;
+    co.cdc_pool = c.blockchain.cdc_pool_address;
+    co.confirmations = c.blockchain.confirmations;
+    co.poll_interval = c.blockchain.poll_interval;
+    co.heartbeat_interval = c.blockchain.heartbeat_interval;
+    co.db_file = c.node.data_dir / "chain.db";  // its own file: its migrations are numbered apart
+    WorkerMetrics* m = w.metrics.get();
+    co.on_rpc_call = [m](const std::string& method, const std::string& outcome) { m->rpc_call(method, outcome); };
+    if (!fs::exists(co.keystore_path)) {
+      return Error(Errc::not_found, "blockchain.keystore " + co.keystore_path +
+                                        " does not exist: create it with `ciro-worker keys new` (see docs/operations.md)");
+    }
+    w.chain = std::make_unique<blockchain::ChainService>(w.io.get_executor(), co);
+    w.bridge = std::make_unique<ChainBridge>(w.io.get_executor(), w.pool, w.store->database(), *w.chain, c.blockchain.poll_interval);
+    ChainBridge* bridge = w.bridge.get();
+    w.chain->on_job_assigned([bridge](blockchain::JobAssignedEvent ev) { bridge->job_assigned(blockchain::to_hex(ev.job_id.to_u256())); });
+    w.jobs->on_finished([bridge](const storage::JobRecord& r, const compute::JobSpec& spec) { bridge->job_finished(r, spec); });
+  }
+
   w.api_ctx.config = &w.config;
+  w.api_ctx.chain = w.chain.get();
   w.api_ctx.network = w.network.get();
   w.api_ctx.job_announcements = &w.job_announcements;
   w.api_ctx.jobs = w.jobs.get();

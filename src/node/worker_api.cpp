@@ -15,6 +15,7 @@
 #include "node/job_service.h"
 #include "node/metrics.h"
 #include "network/worker_network.h"
+#include "blockchain/chain_service.h"
 #include "utils/encoding.h"
 #include "utils/units.h"
 
@@ -347,6 +348,16 @@ awaitable<HttpResponse> node_info(WorkerApiContext* ctx, HttpRequest) {
     p2p["job_announcements_received"] = ctx->job_announcements ? *ctx->job_announcements : 0;
   }
   body["p2p"] = p2p;
+  json chain = {{"enabled", ctx->chain != nullptr}};
+  if (ctx->chain) {
+    auto st = ctx->chain->status();
+    chain.update({{"running", st.running}, {"registered", st.registered}, {"spec_version", st.spec_version},
+                  {"account_address", st.account_address}, {"cursor_block", st.cursor_block}, {"reorgs", st.reorgs},
+                  {"heartbeats_sent", st.heartbeats_sent}, {"results_submitted", st.results_submitted},
+                  {"jobs_assigned", st.jobs_assigned}, {"open_transactions", st.open_transactions},
+                  {"last_error", st.last_error}});
+  }
+  body["chain"] = chain;
   co_return api::json_response(200, to_text(body));
 }
 
@@ -410,6 +421,14 @@ awaitable<HttpResponse> health(WorkerApiContext* ctx, HttpRequest) {
                                            : std::to_string(stats.peers) + " peer(s) connected"},
                          {"peers", stats.peers}};
     worsen(net_status);
+  }
+  if (ctx->chain) {
+    auto st = ctx->chain->status();
+    std::string chain_status = st.running ? "ok" : "degraded";
+    checks["chain"] = {{"status", chain_status},
+                       {"detail", st.running ? "following " + c.blockchain.network + " at block " + std::to_string(st.cursor_block)
+                                             : "not connected: " + (st.last_error.empty() ? std::string("starting") : st.last_error)}};
+    worsen(chain_status);
   }
   json body = {{"status", overall}, {"checks", checks}, {"version", ctx->version}, {"node_id", c.node.id}};
   co_return api::json_response(overall == "unhealthy" ? 503 : 200, to_text(body));

@@ -20,6 +20,9 @@ class WorkerMetrics;
 namespace ciro::network {
 class WorkerNetwork;
 }
+namespace ciro::blockchain {
+class ChainService;
+}
 namespace ciro::node {
 
 /// What the periodic checks last saw; read by /health and /api/v1/node.
@@ -45,6 +48,7 @@ struct WorkerApiContext {
   compute::GpuManager* gpus = nullptr;
   HealthSnapshot* health = nullptr;
   network::WorkerNetwork* network = nullptr;   ///< null when [network] enabled = false
+  blockchain::ChainService* chain = nullptr;   ///< null when [blockchain] enabled = false
   std::uint64_t* job_announcements = nullptr;  ///< job announcements received over gossip
   std::string token;
   std::string version;

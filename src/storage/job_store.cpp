@@ -44,6 +44,19 @@ const std::vector<Migration>& node_migrations() {
        " cancel_requested INTEGER NOT NULL DEFAULT 0);"
        "CREATE INDEX jobs_state ON jobs(state, seq);"
        "CREATE INDEX jobs_finished ON jobs(finished_at_ms);"},
+      {2, "chain results",
+       // Results owed to the chain: a job submitted with a chain_job_id, once it succeeded, has
+       // its output hash sent with JobManager.submit_job_result after the chain assigned it to us.
+       "CREATE TABLE chain_results ("
+       " job_id TEXT PRIMARY KEY,"
+       " chain_job_id TEXT NOT NULL,"
+       " output_hash TEXT NOT NULL,"
+       " state TEXT NOT NULL DEFAULT 'ready',"
+       " attempts INTEGER NOT NULL DEFAULT 0,"
+       " tx_hash TEXT NOT NULL DEFAULT '',"
+       " error TEXT NOT NULL DEFAULT '',"
+       " updated_at_ms INTEGER NOT NULL DEFAULT 0);"
+       "CREATE TABLE chain_assignments (chain_job_id TEXT PRIMARY KEY, seen_at_ms INTEGER NOT NULL);"},
   };
   return migrations;
 }

@@ -318,6 +318,13 @@ const std::vector<KeySpec>& registry() {
       {"blockchain", "poll_interval", "duration 100ms..10m", "how often the chain is polled", false,
        set_duration(FIELD(blockchain.poll_interval), 100ms, 10min),
        [](const Config& c) { return quote(format_duration(c.blockchain.poll_interval)); }},
+      {"blockchain", "password_env", "environment variable name", "holds the keystore password", false,
+       set_string(FIELD(blockchain.password_env)), [](const Config& c) { return quote(c.blockchain.password_env); }},
+      {"blockchain", "password_file", "path", "file holding the keystore password (wins over password_env)", false,
+       set_string(FIELD(blockchain.password_file)), [](const Config& c) { return quote(c.blockchain.password_file); }},
+      {"blockchain", "heartbeat_interval", "duration 0s..1d", "CDC pool heartbeats (0s = off)", false,
+       set_duration(FIELD(blockchain.heartbeat_interval), std::chrono::milliseconds(0), std::chrono::hours(24)),
+       [](const Config& c) { return quote(format_duration(c.blockchain.heartbeat_interval)); }},
       // [executor]
       {"executor", "engine_socket", "path", "Docker Engine API Unix socket (Docker or Podman)", false,
        set_string(FIELD(executor.engine_socket)), [](const Config& c) { return quote(c.executor.engine_socket); }},
@@ -446,6 +453,12 @@ Result<void> validate(const Config& c, const std::string& where) {
   }
   if (c.blockchain.enabled && c.blockchain.rpc_url.empty()) {
     return bad("blockchain.enabled is true but blockchain.rpc_url is empty");
+  }
+  if (c.blockchain.enabled && c.blockchain.account_address.empty()) {
+    return bad("blockchain.enabled is true but blockchain.account_address is empty");
+  }
+  if (c.blockchain.enabled && c.blockchain.keystore.empty()) {
+    return bad("blockchain.enabled is true but blockchain.keystore is empty (create one with: ciro-worker keys new)");
   }
   return {};
 }

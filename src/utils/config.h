@@ -51,6 +51,9 @@ struct BlockchainSection {
   std::string cdc_pool_address;                ///< CDC pool contract (default per network)
   std::uint32_t confirmations = 2;             ///< blocks before an event is acted upon
   std::chrono::milliseconds poll_interval{std::chrono::seconds(10)};
+  std::string password_env = "CIRO_KEYSTORE_PASSWORD";  ///< variable holding the keystore password
+  std::string password_file;                   ///< or a file holding it (wins when set)
+  std::chrono::milliseconds heartbeat_interval{std::chrono::minutes(10)};  ///< CDC pool heartbeats (0 = off)
 };
 
 struct ExecutorSection {
