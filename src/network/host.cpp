@@ -84,6 +84,15 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   PeerStore store;
   std::map<PeerId, std::vector<std::shared_ptr<Connection::Impl>>> conns;
   std::size_t conn_count = 0, pending = 0;
+  std::size_t conn_in = 0, conn_out = 0, pending_in = 0, pending_out = 0;
+  std::uint64_t refused_in = 0;
+  // Per-IP token buckets for the inbound rate limit. Bounded: see admit_rate().
+  struct IpBucket {
+    double tokens;
+    Clock::time_point last;
+  };
+  static constexpr std::size_t MAX_RATE_BUCKETS = 4096;
+  std::map<asio::ip::address, IpBucket> rate_buckets;
   TaskGate gate;
   bool stopping = false;
   std::vector<Host::PeerEvent> connected_cbs, identified_cbs, disconnected_cbs;
@@ -99,7 +108,24 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
     return out;
   }
 
+  /// Takes back one pending (upgrade in progress) count when released or destroyed.
+  struct PendingGuard {
+    PendingGuard(Impl* h, bool outbound) : m_h(h), m_out(outbound) {}
+    PendingGuard(const PendingGuard&) = delete;
+    PendingGuard& operator=(const PendingGuard&) = delete;
+    ~PendingGuard() { release(); }
+    void release() {
+      if (!m_h) return;
+      --m_h->pending;
+      --(m_out ? m_h->pending_out : m_h->pending_in);
+      m_h = nullptr;
+    }
+    Impl* m_h;
+    bool m_out;
+  };
   Task<void> accept_loop(std::shared_ptr<Impl> self_ptr, tcp::acceptor* acc);
+  bool admit_rate(const asio::ip::address& ip);
+  bool admit_inbound(const tcp::socket& sock);
   Task<void> handle_inbound(std::shared_ptr<Impl> self_ptr, tcp::socket sock);
   Task<Result<std::shared_ptr<Connection::Impl>>> upgrade(tcp::socket sock, bool initiator, Multiaddr remote,
                                                            std::optional<PeerId> expected);
@@ -253,7 +279,11 @@ void Host::Impl::remove_connection(const PeerId& peer, Connection::Impl* c) {
   if (it == conns.end()) return;
   auto& v = it->second;
   auto before = v.size();
-  std::erase_if(v, [c](const auto& p) { return p.get() == c; });
+  std::erase_if(v, [this, c](const auto& p) {
+    if (p.get() != c) return false;
+    --(p->outbound ? conn_out : conn_in);
+    return true;
+  });
   conn_count -= before - v.size();
   if (v.empty()) {
     conns.erase(it);
@@ -278,6 +308,7 @@ void start_connection(std::shared_ptr<Host::Impl> h, std::shared_ptr<Connection:
   const bool first = list.empty();
   list.push_back(c);
   ++h->conn_count;
+  ++(c->outbound ? h->conn_out : h->conn_in);
   std::weak_ptr<Host::Impl> wh = h;
   Connection::Impl* raw = c.get();
   session->on_close([wh, peer, raw](const Error& e) {
@@ -307,24 +338,74 @@ Task<void> Host::Impl::accept_loop(std::shared_ptr<Impl> self_ptr, tcp::acceptor
       co_await t.async_wait(use_tuple);
       continue;
     }
-    if (conn_count + pending >= opts.max_connections) {
-      log().debug("refusing inbound connection: {} connections", conn_count + pending);
-      continue;  // sock closes as it leaves scope
+    if (!admit_inbound(sock)) {
+      ++refused_in;
+      boost::system::error_code cec;
+      sock.close(cec);  // before any handshake work
+      continue;
     }
-    gate.spawn(handle_inbound(self_ptr, std::move(sock)));
+    // Counted as pending from here, so that back-to-back accepts see each other.
+    ++pending;
+    ++pending_in;
+    if (!gate.spawn(handle_inbound(self_ptr, std::move(sock)))) {
+      --pending;
+      --pending_in;
+    }
   }
 }
 
+bool Host::Impl::admit_rate(const asio::ip::address& ip) {
+  if (opts.inbound_rate_per_ip <= 0) return true;
+  const auto now = Clock::now();
+  const double burst = std::max(1.0, opts.inbound_burst_per_ip);
+  auto refill = [&](IpBucket& b) {
+    b.tokens = std::min(burst, b.tokens + std::chrono::duration<double>(now - b.last).count() * opts.inbound_rate_per_ip);
+    b.last = now;
+  };
+  if (!rate_buckets.contains(ip) && rate_buckets.size() >= MAX_RATE_BUCKETS) {
+    // Forget IPs whose bucket is full again (they are indistinguishable from new ones). If every
+    // tracked IP is still throttled, start over: failing open for a moment beats an unbounded map
+    // or refusing every new IP (the connection limits still apply).
+    for (auto it = rate_buckets.begin(); it != rate_buckets.end();) {
+      refill(it->second);
+      it = it->second.tokens >= burst ? rate_buckets.erase(it) : std::next(it);
+    }
+    if (rate_buckets.size() >= MAX_RATE_BUCKETS) rate_buckets.clear();
+  }
+  auto [it, fresh] = rate_buckets.try_emplace(ip, IpBucket{burst, now});
+  refill(it->second);
+  if (it->second.tokens < 1) return false;
+  it->second.tokens -= 1;
+  return true;
+}
+
+bool Host::Impl::admit_inbound(const tcp::socket& sock) {
+  boost::system::error_code ec;
+  auto ep = sock.remote_endpoint(ec);
+  if (ec) return false;
+  if (!admit_rate(ep.address())) {
+    log().debug("refusing inbound connection from {}: over {}/s", ep.address().to_string(), opts.inbound_rate_per_ip);
+    return false;
+  }
+  if (conn_count + pending >= opts.max_connections || conn_in + pending_in >= opts.max_inbound_connections) {
+    log().debug("refusing inbound connection from {}: {} connections ({} inbound)", ep.address().to_string(),
+                conn_count + pending, conn_in + pending_in);
+    return false;
+  }
+  return true;
+}
+
 Task<void> Host::Impl::handle_inbound(std::shared_ptr<Impl> self_ptr, tcp::socket sock) {
+  // accept_loop counted this connection as pending.
+  PendingGuard uncount(this, false);
   boost::system::error_code ec;
   auto ep = sock.remote_endpoint(ec);
   if (ec) co_return;
   auto remote = endpoint_addr(ep);
   if (!remote) co_return;
   sock.set_option(tcp::no_delay(true), ec);
-  ++pending;
   auto c = co_await upgrade(std::move(sock), false, *remote, std::nullopt);
-  --pending;
+  uncount.release();
   if (!c) {
     log().debug("inbound {} failed: {}", remote->to_string(), c.error().to_string());
     co_return;
@@ -343,6 +424,12 @@ Task<Result<Connection>> Host::Impl::dial(std::shared_ptr<Impl> self_ptr, Multia
   auto port = addr.tcp_port();
   if (!host || !port) co_return Error(Errc::invalid_argument, "not a TCP multiaddr: " + addr.to_string());
   if (conn_count + pending >= opts.max_connections) co_return Error(Errc::limit_exceeded, "too many connections");
+  if (conn_out + pending_out >= opts.max_outbound_connections)
+    co_return Error(Errc::limit_exceeded, "too many outbound connections");
+  // Counted from before the connect, so that concurrent dials see each other.
+  ++pending;
+  ++pending_out;
+  PendingGuard uncount(this, true);
   tcp::socket sock(executor);
   bool connect_timed_out = false;
   {
@@ -370,9 +457,8 @@ Task<Result<Connection>> Host::Impl::dial(std::shared_ptr<Impl> self_ptr, Multia
   }
   boost::system::error_code ec;
   sock.set_option(tcp::no_delay(true), ec);
-  ++pending;
   auto c = co_await upgrade(std::move(sock), true, addr.without_peer(), expected);
-  --pending;
+  uncount.release();
   if (!c) co_return c.error();
   if (stopping) {
     (*c)->session->close(Error(Errc::cancelled, "host stopping"));
@@ -704,6 +790,9 @@ void Host::on_peer_connected(PeerEvent callback) { m_impl->connected_cbs.push_ba
 void Host::on_peer_identified(PeerEvent callback) { m_impl->identified_cbs.push_back(std::move(callback)); }
 void Host::on_peer_disconnected(PeerEvent callback) { m_impl->disconnected_cbs.push_back(std::move(callback)); }
 std::size_t Host::connection_count() const { return m_impl->conn_count + m_impl->pending; }
+std::size_t Host::inbound_count() const { return m_impl->conn_in + m_impl->pending_in; }
+std::size_t Host::outbound_count() const { return m_impl->conn_out + m_impl->pending_out; }
+std::uint64_t Host::refused_inbound() const { return m_impl->refused_in; }
 
 void Host::disconnect(const PeerId& peer) {
   auto it = m_impl->conns.find(peer);

@@ -33,6 +33,10 @@ struct HostOptions {
   std::string agent_version = "ciro/0.1.0";        ///< sent in identify
   std::string protocol_version = "ipfs/0.1.0";    ///< sent in identify
   std::size_t max_connections = 300;               ///< inbound + outbound; more are refused
+  std::size_t max_inbound_connections = 200;       ///< inbound (incl. upgrades in progress); more are closed at accept
+  std::size_t max_outbound_connections = 200;      ///< outbound (incl. dials in progress); more dials fail
+  double inbound_rate_per_ip = 10;                 ///< new inbound connections per second per IP (token refill); 0 = no limit
+  double inbound_burst_per_ip = 20;                ///< token bucket size: back-to-back connections allowed per IP
   std::size_t max_streams_per_connection = 256;    ///< per direction; more are reset
   std::uint32_t max_stream_window = 16 * 1024 * 1024;  ///< receive window may grow to this
   std::size_t max_send_queue = 4 * 1024 * 1024;    ///< bytes queued per connection before writers wait
@@ -136,6 +140,11 @@ class Host {
   void disconnect(const PeerId& peer);
   /// Number of open connections (inbound + outbound) and upgrades in progress.
   std::size_t connection_count() const;
+  /// The same split by direction.
+  std::size_t inbound_count() const;
+  std::size_t outbound_count() const;
+  /// Inbound TCP connections closed at accept (per-IP rate or a connection limit), since start.
+  std::uint64_t refused_inbound() const;
 
   PeerStore& peer_store();
   std::vector<Connection> connections(const PeerId& peer) const;

@@ -23,6 +23,12 @@ HostOptions host_options(const WorkerNetworkOptions& o) {
   const bool v6 = o.listen_host.find(':') != std::string::npos;
   h.listen_addrs = {std::string(v6 ? "/ip6/" : "/ip4/") + o.listen_host + "/tcp/" + std::to_string(o.listen_port)};
   h.max_connections = o.max_connections;
+  h.max_inbound_connections = o.max_inbound_connections;
+  h.max_outbound_connections = o.max_outbound_connections;
+  h.inbound_rate_per_ip = o.inbound_rate_per_ip;
+  h.inbound_burst_per_ip = o.inbound_burst_per_ip;
+  h.handshake_timeout = o.handshake_timeout;
+  h.negotiation_timeout = o.negotiation_timeout;
   return h;
 }
 GossipOptions gossip_options(const WorkerNetworkOptions& o) {

@@ -33,6 +33,12 @@ struct WorkerNetworkOptions {
   std::string kad_protocol = "/ipfs/kad/1.0.0";           ///< DHT protocol id
   std::chrono::milliseconds heartbeat_interval{1000};     ///< gossipsub heartbeat
   std::size_t max_connections = 300;                      ///< inbound + outbound
+  std::size_t max_inbound_connections = 200;              ///< inbound (incl. handshakes in progress)
+  std::size_t max_outbound_connections = 200;             ///< outbound (incl. dials in progress)
+  double inbound_rate_per_ip = 10;                        ///< new inbound connections/s per IP; 0 = no limit
+  double inbound_burst_per_ip = 20;                       ///< back-to-back inbound connections allowed per IP
+  std::chrono::milliseconds handshake_timeout{10000};     ///< TCP connect + Noise + muxer
+  std::chrono::milliseconds negotiation_timeout{10000};   ///< multistream-select on a new stream
   std::chrono::milliseconds reconnect_min{1000};          ///< first backoff before redialing a bootstrap peer
   std::chrono::milliseconds reconnect_max{60000};         ///< backoff cap
 };
