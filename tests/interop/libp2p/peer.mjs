@@ -12,6 +12,10 @@
 //   {"cmd":"dial","addr":A}                       -> {"event":"dialed",...} | dial_error
 //   {"cmd":"find_peer","peer":P}                  -> {"event":"found_peer","peer":P,"addrs":[..]} | find_error
 //   {"cmd":"routing_table"}                       -> {"event":"routing_table","peers":[..]}
+//   {"cmd":"perf_serve"}                          -> {"event":"perf_serving"}  (serves /perf/1.0.0 from then on)
+//   {"cmd":"perf","addr":A,"upload":U,"download":D} -> {"event":"perf_done","upload":U,"download":D,"ms":T} | perf_error
+// /perf/1.0.0: the client writes the download size (8 bytes, big endian), then U bytes, and
+// closes its write side; the server reads everything, then writes D bytes and closes.
 // Each gossip message received prints {"event":"message","topic","from","data"}.
 import './polyfill.mjs'
 import { createLibp2p } from 'libp2p'
@@ -91,7 +95,57 @@ const dial = async (addr) => {
 
 if (mode === 'dial') await dial(target)
 
+const PERF_PROTOCOL = '/perf/1.0.0'
+const PERF_BLOCK = new Uint8Array(64 * 1024)
+async function * perfBytes (n, header) {
+  if (header != null) yield header
+  while (n > 0) {
+    const k = Math.min(n, PERF_BLOCK.length)
+    yield PERF_BLOCK.subarray(0, k)
+    n -= k
+  }
+}
+const perfServe = async ({ stream }) => {
+  try {
+    const hdr = new Uint8Array(8)
+    let have = 0
+    for await (const chunk of stream.source) {
+      if (have < 8) {
+        const b = chunk.subarray()
+        const k = Math.min(8 - have, b.length)
+        hdr.set(b.subarray(0, k), have)
+        have += k
+      }
+    }
+    if (have < 8) throw new Error('perf: short header')
+    const down = Number(new DataView(hdr.buffer).getBigUint64(0, false))
+    await stream.sink(perfBytes(down))
+  } catch (err) {
+    stream.abort(err)
+  }
+}
+
 const commands = {
+  perf_serve: async () => {
+    await node.handle(PERF_PROTOCOL, perfServe, { maxInboundStreams: 16, maxOutboundStreams: 16 })
+    out({ event: 'perf_serving' })
+  },
+  perf: async (c) => {
+    try {
+      const start = performance.now()
+      const stream = await node.dialProtocol(multiaddr(c.addr), PERF_PROTOCOL, { signal: AbortSignal.timeout(10000) })
+      const hdr = new Uint8Array(8)
+      new DataView(hdr.buffer).setBigUint64(0, BigInt(c.download), false)
+      await stream.sink(perfBytes(c.upload, hdr))
+      let got = 0
+      for await (const chunk of stream.source) got += chunk.byteLength
+      const ms = performance.now() - start
+      if (got !== c.download) throw new Error(`perf: got ${got} bytes, asked ${c.download}`)
+      out({ event: 'perf_done', upload: c.upload, download: c.download, ms })
+    } catch (err) {
+      out({ event: 'perf_error', error: String(err) })
+    }
+  },
   subscribe: async (c) => { node.services.pubsub.subscribe(c.topic); out({ event: 'subscribed', topic: c.topic }) },
   publish: async (c) => {
     try {
