@@ -355,14 +355,16 @@ int main(int argc, char** argv) {
       jj_up = js_perf(js_b, *a_addr, js_total, 0);
       jj_down = js_perf(js_b, *a_addr, 0, js_total);
     } else {
-      std::fprintf(stderr, "js peers did not start (node or tests/interop/libp2p/node_modules missing): js rows skipped\n");
+      std::fprintf(stderr,
+                   "js peers did not start (node or tests/interop/libp2p/node_modules missing): js rows skipped\n");
     }
   }  // both js processes SIGKILLed by pid here
 
   // connections per second, C++ → C++ (plain address: a new connection each dial)
   std::size_t dial_ok = 0, dial_failed = 0;
   Clock::duration dial_took{};
-  run_until_done(client_io, dial_loop(&client, server.listen_addrs().at(0), 2000ms, &dial_ok, &dial_failed, &dial_took));
+  run_until_done(client_io,
+                 dial_loop(&client, server.listen_addrs().at(0), 2000ms, &dial_ok, &dial_failed, &dial_took));
   const double conns_per_s = double(dial_ok) / std::chrono::duration<double>(dial_took).count();
 
   run_until_done(client_io, stop_host(&client));
@@ -387,8 +389,10 @@ int main(int argc, char** argv) {
   const std::size_t expected = GossipMesh::MESSAGES * (GossipMesh::N - 1);
 
   auto row = [](const char* name, double g, std::uint64_t m) {
-    if (g < 0) std::printf("%-34s %8s\n", name, "n/a");
-    else std::printf("%-34s %8.2f Gbit/s   (%llu MiB)\n", name, g, static_cast<unsigned long long>(m));
+    if (g < 0)
+      std::printf("%-34s %8s\n", name, "n/a");
+    else
+      std::printf("%-34s %8.2f Gbit/s   (%llu MiB)\n", name, g, static_cast<unsigned long long>(m));
   };
   std::printf("raw TCP loopback                   %8.2f Gbit/s\n", tcp_g);
   std::printf("ChaCha20-Poly1305, 1 core          %8.2f Gbit/s\n", chacha_g);

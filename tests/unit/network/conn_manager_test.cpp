@@ -39,7 +39,8 @@ Task<bool> closed_within(tcp::socket* s, std::chrono::milliseconds limit) {
   });
   std::array<std::uint8_t, 64> buf;
   auto [ec, n] = co_await s->async_read_some(asio::buffer(buf), use_tuple);
-  co_return !d.expired() && (ec == asio::error::eof || ec == asio::error::connection_reset || (ec && ec != asio::error::operation_aborted));
+  co_return !d.expired() &&
+      (ec == asio::error::eof || ec == asio::error::connection_reset || (ec && ec != asio::error::operation_aborted));
 }
 
 Task<void> rate_limit_body(asio::io_context* io, Host* server, Host* honest) {
