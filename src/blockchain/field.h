@@ -10,6 +10,9 @@
 #include <string_view>
 
 #include "blockchain/u256.h"
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 #include "utils/result.h"
 
 namespace ciro::blockchain {
@@ -32,6 +35,70 @@ constexpr U256 pow2_mod(const U256& m, unsigned k) {
     x = d;
   }
   return x;
+}
+
+// Carry-chain steps: adc/sbb on x86-64 (GCC keeps these in registers, where its unsigned __int128
+// chains spill to the stack once inlined many times), unsigned __int128 elsewhere.
+inline std::uint64_t addc(std::uint64_t a, std::uint64_t b, std::uint64_t& carry) {
+#if defined(__x86_64__)
+  unsigned long long r;
+  carry = _addcarry_u64(static_cast<unsigned char>(carry), a, b, &r);
+  return r;
+#else
+  const unsigned __int128 s = static_cast<unsigned __int128>(a) + b + carry;
+  carry = static_cast<std::uint64_t>(s >> 64);
+  return static_cast<std::uint64_t>(s);
+#endif
+}
+inline std::uint64_t subb(std::uint64_t a, std::uint64_t b, std::uint64_t& borrow) {
+#if defined(__x86_64__)
+  unsigned long long r;
+  borrow = _subborrow_u64(static_cast<unsigned char>(borrow), a, b, &r);
+  return r;
+#else
+  const unsigned __int128 d = static_cast<unsigned __int128>(a) - b - borrow;
+  borrow = static_cast<std::uint64_t>(d >> 64) & 1U;
+  return static_cast<std::uint64_t>(d);
+#endif
+}
+
+/// Montgomery product out = a·b·2^-256 mod M for a sparse modulus M = M3·2^192 + 1 (felt252):
+/// -M^-1 mod 2^64 is -1, so each reduction step's multiplier is m = -t0, t0 + m vanishes with a
+/// carry exactly when t0 != 0, and m·M adds only m·M3 at limb 3: one multiplication per step
+/// instead of four. Inputs < M < 2^252; the result is canonical (< M).
+template <std::uint64_t M3>
+inline void mont_mul_sparse(std::uint64_t* out, const std::uint64_t* a, const std::uint64_t* b) {
+  using u128 = unsigned __int128;
+  std::uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+  for (int i = 0; i < 4; ++i) {
+    const std::uint64_t bi = b[i];
+    u128 c = static_cast<u128>(a[0]) * bi + t0;
+    t0 = static_cast<std::uint64_t>(c);
+    c = static_cast<u128>(a[1]) * bi + t1 + static_cast<std::uint64_t>(c >> 64);
+    t1 = static_cast<std::uint64_t>(c);
+    c = static_cast<u128>(a[2]) * bi + t2 + static_cast<std::uint64_t>(c >> 64);
+    t2 = static_cast<std::uint64_t>(c);
+    c = static_cast<u128>(a[3]) * bi + t3 + static_cast<std::uint64_t>(c >> 64);
+    t3 = static_cast<std::uint64_t>(c);
+    const std::uint64_t t4 = static_cast<std::uint64_t>(c >> 64);
+    const std::uint64_t m = 0 - t0;
+    const u128 mm = static_cast<u128>(m) * M3;
+    std::uint64_t carry = t0 != 0;
+    t0 = addc(t1, 0, carry);
+    t1 = addc(t2, 0, carry);
+    t2 = addc(t3, static_cast<std::uint64_t>(mm), carry);
+    t3 = addc(t4, static_cast<std::uint64_t>(mm >> 64), carry);  // t < 2·M < 2^256: no carry out
+  }
+  std::uint64_t borrow = 0;
+  const std::uint64_t d0 = subb(t0, 1, borrow);
+  const std::uint64_t d1 = subb(t1, 0, borrow);
+  const std::uint64_t d2 = subb(t2, 0, borrow);
+  const std::uint64_t d3 = subb(t3, M3, borrow);
+  const std::uint64_t keep = 0 - borrow;  // all ones when t < M
+  out[0] = (t0 & keep) | (d0 & ~keep);
+  out[1] = (t1 & keep) | (d1 & ~keep);
+  out[2] = (t2 & keep) | (d2 & ~keep);
+  out[3] = (t3 & keep) | (d3 & ~keep);
 }
 
 }  // namespace detail
@@ -91,44 +158,34 @@ class FieldElement {
   bool is_zero() const { return m_v.is_zero(); }
   friend bool operator==(const FieldElement&, const FieldElement&) = default;
 
-  // Branch-free: both sums are computed and one is selected by a mask (Poseidon is add-heavy).
+  // Branch-free: both results are computed and one is selected by a mask (Poseidon is add-heavy).
+  // Scalar limbs through addc/subb, no arrays or unsigned __int128: inlined hundreds of times into
+  // one function, those made GCC spill every limb to the stack.
   friend FieldElement operator+(const FieldElement& a, const FieldElement& b) {
-    using u128 = unsigned __int128;
-    std::uint64_t s[4], d[4];
-    u128 c = 0;
-    for (int i = 0; i < 4; ++i) {
-      c += static_cast<u128>(a.m_v.w[i]) + b.m_v.w[i];
-      s[i] = static_cast<std::uint64_t>(c);
-      c >>= 64;
-    }
-    std::uint64_t borrow = 0;  // both < MOD < 2^255: no carry out of the sum
-    for (int i = 0; i < 4; ++i) {
-      const u128 t = static_cast<u128>(s[i]) - MOD.w[i] - borrow;
-      d[i] = static_cast<std::uint64_t>(t);
-      borrow = static_cast<std::uint64_t>(t >> 64) & 1U;
-    }
-    const std::uint64_t keep_sum = 0 - borrow;  // all ones when s < MOD
-    FieldElement r;
-    for (int i = 0; i < 4; ++i) r.m_v.w[i] = (s[i] & keep_sum) | (d[i] & ~keep_sum);
-    return r;
+    const auto& x = a.m_v.w;
+    const auto& y = b.m_v.w;
+    std::uint64_t c = 0;  // both < MOD < 2^255: no carry out of the sum
+    const std::uint64_t s0 = detail::addc(x[0], y[0], c);
+    const std::uint64_t s1 = detail::addc(x[1], y[1], c);
+    const std::uint64_t s2 = detail::addc(x[2], y[2], c);
+    const std::uint64_t s3 = detail::addc(x[3], y[3], c);
+    return select_reduced(s0, s1, s2, s3);
   }
   friend FieldElement operator-(const FieldElement& a, const FieldElement& b) {
-    using u128 = unsigned __int128;
-    std::uint64_t d[4];
+    const auto& x = a.m_v.w;
+    const auto& y = b.m_v.w;
     std::uint64_t borrow = 0;
-    for (int i = 0; i < 4; ++i) {
-      const u128 t = static_cast<u128>(a.m_v.w[i]) - b.m_v.w[i] - borrow;
-      d[i] = static_cast<std::uint64_t>(t);
-      borrow = static_cast<std::uint64_t>(t >> 64) & 1U;
-    }
+    const std::uint64_t d0 = detail::subb(x[0], y[0], borrow);
+    const std::uint64_t d1 = detail::subb(x[1], y[1], borrow);
+    const std::uint64_t d2 = detail::subb(x[2], y[2], borrow);
+    const std::uint64_t d3 = detail::subb(x[3], y[3], borrow);
     const std::uint64_t mask = 0 - borrow;  // add MOD back when a < b
+    std::uint64_t c = 0;
     FieldElement r;
-    u128 c = 0;
-    for (int i = 0; i < 4; ++i) {
-      c += static_cast<u128>(d[i]) + (MOD.w[i] & mask);
-      r.m_v.w[i] = static_cast<std::uint64_t>(c);
-      c >>= 64;
-    }
+    r.m_v.w[0] = detail::addc(d0, MOD.w[0] & mask, c);
+    r.m_v.w[1] = detail::addc(d1, MOD.w[1] & mask, c);
+    r.m_v.w[2] = detail::addc(d2, MOD.w[2] & mask, c);
+    r.m_v.w[3] = detail::addc(d3, MOD.w[3] & mask, c);
     return r;
   }
   FieldElement operator-() const { return FieldElement() - *this; }
@@ -176,6 +233,22 @@ class FieldElement {
   }
 
  private:
+  /// s mod MOD for s < 2·MOD: s - MOD when that does not borrow, else s (branch-free).
+  static FieldElement select_reduced(std::uint64_t s0, std::uint64_t s1, std::uint64_t s2, std::uint64_t s3) {
+    std::uint64_t borrow = 0;
+    const std::uint64_t d0 = detail::subb(s0, MOD.w[0], borrow);
+    const std::uint64_t d1 = detail::subb(s1, MOD.w[1], borrow);
+    const std::uint64_t d2 = detail::subb(s2, MOD.w[2], borrow);
+    const std::uint64_t d3 = detail::subb(s3, MOD.w[3], borrow);
+    const std::uint64_t keep = 0 - borrow;  // all ones when s < MOD
+    FieldElement r;
+    r.m_v.w[0] = (s0 & keep) | (d0 & ~keep);
+    r.m_v.w[1] = (s1 & keep) | (d1 & ~keep);
+    r.m_v.w[2] = (s2 & keep) | (d2 & ~keep);
+    r.m_v.w[3] = (s3 & keep) | (d3 & ~keep);
+    return r;
+  }
+
   static FieldElement from_canonical(const U256& v) {
     FieldElement r;
     mont_mul(r.m_v, v, R2);
@@ -185,6 +258,10 @@ class FieldElement {
   // CIOS Montgomery multiplication: out = a·b·2^-256 mod MOD, for a, b < MOD < 2^252. MOD is a
   // compile-time constant, so its zero limbs (felt252 has two) fold away.
   static inline void mont_mul(U256& out, const U256& a, const U256& b) {
+    if constexpr (MOD.w[0] == 1 && MOD.w[1] == 0 && MOD.w[2] == 0) {
+      detail::mont_mul_sparse<MOD.w[3]>(out.w.data(), a.w.data(), b.w.data());
+      return;
+    }
     using u128 = unsigned __int128;
     std::uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
     for (int i = 0; i < 4; ++i) {
