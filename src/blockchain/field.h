@@ -66,28 +66,42 @@ inline std::uint64_t subb(std::uint64_t a, std::uint64_t b, std::uint64_t& borro
 /// -M^-1 mod 2^64 is -1, so each reduction step's multiplier is m = -t0, t0 + m vanishes with a
 /// carry exactly when t0 != 0, and m·M adds only m·M3 at limb 3: one multiplication per step
 /// instead of four. Inputs < M < 2^252; the result is canonical (< M).
+inline std::uint64_t mul_wide(std::uint64_t a, std::uint64_t b, std::uint64_t& hi) {
+  const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+  hi = static_cast<std::uint64_t>(p >> 64);
+  return static_cast<std::uint64_t>(p);
+}
+
 template <std::uint64_t M3>
 inline void mont_mul_sparse(std::uint64_t* out, const std::uint64_t* a, const std::uint64_t* b) {
-  using u128 = unsigned __int128;
   std::uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
   for (int i = 0; i < 4; ++i) {
+    // t += a·b[i]: low halves in one carry chain, high halves in a second.
     const std::uint64_t bi = b[i];
-    u128 c = static_cast<u128>(a[0]) * bi + t0;
-    t0 = static_cast<std::uint64_t>(c);
-    c = static_cast<u128>(a[1]) * bi + t1 + static_cast<std::uint64_t>(c >> 64);
-    t1 = static_cast<std::uint64_t>(c);
-    c = static_cast<u128>(a[2]) * bi + t2 + static_cast<std::uint64_t>(c >> 64);
-    t2 = static_cast<std::uint64_t>(c);
-    c = static_cast<u128>(a[3]) * bi + t3 + static_cast<std::uint64_t>(c >> 64);
-    t3 = static_cast<std::uint64_t>(c);
-    const std::uint64_t t4 = static_cast<std::uint64_t>(c >> 64);
-    const std::uint64_t m = 0 - t0;
-    const u128 mm = static_cast<u128>(m) * M3;
-    std::uint64_t carry = t0 != 0;
-    t0 = addc(t1, 0, carry);
-    t1 = addc(t2, 0, carry);
-    t2 = addc(t3, static_cast<std::uint64_t>(mm), carry);
-    t3 = addc(t4, static_cast<std::uint64_t>(mm >> 64), carry);  // t < 2·M < 2^256: no carry out
+    std::uint64_t h0, h1, h2, h3;
+    const std::uint64_t l0 = mul_wide(a[0], bi, h0);
+    const std::uint64_t l1 = mul_wide(a[1], bi, h1);
+    const std::uint64_t l2 = mul_wide(a[2], bi, h2);
+    const std::uint64_t l3 = mul_wide(a[3], bi, h3);
+    std::uint64_t c = 0;
+    t0 = addc(t0, l0, c);
+    t1 = addc(t1, l1, c);
+    t2 = addc(t2, l2, c);
+    t3 = addc(t3, l3, c);
+    std::uint64_t t4 = c;
+    c = 0;
+    t1 = addc(t1, h0, c);
+    t2 = addc(t2, h1, c);
+    t3 = addc(t3, h2, c);
+    t4 = addc(t4, h3, c);
+    // t = (t + m·M) / 2^64 with m = -t0.
+    std::uint64_t mh;
+    const std::uint64_t ml = mul_wide(0 - t0, M3, mh);
+    c = t0 != 0;
+    t0 = addc(t1, 0, c);
+    t1 = addc(t2, 0, c);
+    t2 = addc(t3, ml, c);
+    t3 = addc(t4, mh, c);  // t < 2·M < 2^256: no carry out
   }
   std::uint64_t borrow = 0;
   const std::uint64_t d0 = subb(t0, 1, borrow);

@@ -30,15 +30,48 @@ std::array<std::array<Felt, 3>, ROUNDS> derive_constants() {
 
 inline Felt cube(const Felt& x) { return x.square() * x; }
 
-inline void mix(std::array<Felt, 3>& s) {
+inline void mix(Felt& s0, Felt& s1, Felt& s2) {
   // MDS [[3,1,1],[1,-1,1],[1,1,-2]].
-  const Felt t = s[0] + s[1] + s[2];
-  const Felt a = t + s[0].dbl();
-  const Felt b = t - s[1].dbl();
-  const Felt c = t - (s[2].dbl() + s[2]);
-  s[0] = a;
-  s[1] = b;
-  s[2] = c;
+  const Felt t = s0 + s1 + s2;
+  const Felt a = t + s0.dbl();
+  const Felt b = t - s1.dbl();
+  const Felt c = t - (s2.dbl() + s2);
+  s0 = a;
+  s1 = b;
+  s2 = c;
+}
+inline void mix(std::array<Felt, 3>& s) { mix(s[0], s[1], s[2]); }
+
+// The partial rounds add constants to all three lanes but apply the S-box to lane 2 only. Lanes
+// 0 and 1 are linear through a partial round, so their constants are carried forward through the
+// MDS matrix instead of added: the pending offset d (true state = computed state + d) becomes
+// M·(d + c) with lane 2 cleared, lane 2's share folds into the next round's single constant, and
+// whatever is still pending after the last partial round joins the first closing full round's
+// constants. A partial round is then one addition, one cube and one mix.
+struct HadesSchedule {
+  std::array<std::array<Felt, 3>, FULL_ROUNDS> full{};
+  std::array<Felt, PARTIAL_ROUNDS> partial{};
+};
+
+HadesSchedule derive_schedule(const std::array<std::array<Felt, 3>, ROUNDS>& rc) {
+  HadesSchedule out;
+  for (int i = 0; i < FULL_ROUNDS / 2; ++i) out.full[i] = rc[i];
+  std::array<Felt, 3> d{};
+  for (int i = 0; i < PARTIAL_ROUNDS; ++i) {
+    const auto& c = rc[FULL_ROUNDS / 2 + i];
+    std::array<Felt, 3> e{d[0] + c[0], d[1] + c[1], Felt::zero()};
+    out.partial[i] = d[2] + c[2];
+    mix(e);
+    d = e;
+  }
+  for (int i = 0; i < FULL_ROUNDS / 2; ++i) out.full[FULL_ROUNDS / 2 + i] = rc[FULL_ROUNDS / 2 + PARTIAL_ROUNDS + i];
+  for (int j = 0; j < 3; ++j) out.full[FULL_ROUNDS / 2][j] += d[j];
+  return out;
+}
+
+const HadesSchedule& schedule() {
+  static const HadesSchedule s = derive_schedule(poseidon_round_constants());
+  return s;
 }
 
 }  // namespace
@@ -48,23 +81,23 @@ const std::array<std::array<Felt, 3>, 91>& poseidon_round_constants() {
   return constants;
 }
 
-void hades_permutation(std::array<Felt, 3>& s) {
-  const auto& rc = poseidon_round_constants();
-  int r = 0;
-  for (int i = 0; i < FULL_ROUNDS / 2; ++i, ++r) {
-    for (int j = 0; j < 3; ++j) s[j] = cube(s[j] + rc[r][j]);
-    mix(s);
+void hades_permutation(std::array<Felt, 3>& state) {
+  const HadesSchedule& k = schedule();
+  // The state in locals: through the reference GCC keeps storing it (it may alias the constants).
+  Felt s0 = state[0], s1 = state[1], s2 = state[2];
+  const auto full_round = [&](const std::array<Felt, 3>& c) {
+    s0 = cube(s0 + c[0]);
+    s1 = cube(s1 + c[1]);
+    s2 = cube(s2 + c[2]);
+    mix(s0, s1, s2);
+  };
+  for (int r = 0; r < FULL_ROUNDS / 2; ++r) full_round(k.full[r]);
+  for (const Felt& c : k.partial) {
+    s2 = cube(s2 + c);
+    mix(s0, s1, s2);
   }
-  for (int i = 0; i < PARTIAL_ROUNDS; ++i, ++r) {
-    s[0] += rc[r][0];
-    s[1] += rc[r][1];
-    s[2] = cube(s[2] + rc[r][2]);
-    mix(s);
-  }
-  for (int i = 0; i < FULL_ROUNDS / 2; ++i, ++r) {
-    for (int j = 0; j < 3; ++j) s[j] = cube(s[j] + rc[r][j]);
-    mix(s);
-  }
+  for (int r = FULL_ROUNDS / 2; r < FULL_ROUNDS; ++r) full_round(k.full[r]);
+  state = {s0, s1, s2};
 }
 
 Felt poseidon_hash(const Felt& x, const Felt& y) {
