@@ -30,15 +30,62 @@ std::array<std::array<Felt, 3>, ROUNDS> derive_constants() {
 
 inline Felt cube(const Felt& x) { return x.square() * x; }
 
+// Lazy MDS on raw Montgomery limbs: each output is formed from canonical inputs with
+// non-negative offsets (3·s0 + s1 + s2 < 5P, s0 + s2 + 2·(P - s1) < 5P, s0 + s1 + 3·(P - s2)
+// < 6P, all < 8P < 2^255) and reduced once, instead of nine separately reduced additions.
+using Limbs = std::array<std::uint64_t, 4>;
+
+inline Limbs add_raw(const Limbs& x, const Limbs& y) {
+  std::uint64_t c = 0;
+  Limbs r;
+  r[0] = detail::addc(x[0], y[0], c);
+  r[1] = detail::addc(x[1], y[1], c);
+  r[2] = detail::addc(x[2], y[2], c);
+  r[3] = detail::addc(x[3], y[3], c);
+  return r;
+}
+inline Limbs p_minus(const Limbs& x) {  // P - x for x <= P
+  std::uint64_t b = 0;
+  Limbs r;
+  r[0] = detail::subb(Felt::MOD.w[0], x[0], b);
+  r[1] = detail::subb(0, x[1], b);
+  r[2] = detail::subb(0, x[2], b);
+  r[3] = detail::subb(Felt::MOD.w[3], x[3], b);
+  return r;
+}
+// x mod P for x < 8P: subtract q·P with q = floor(x / 2^251) (the result lies in (-P, P)), then
+// add P back when negative. P = 2^251 + 17·2^192 + 1, so q·P has limbs (q, 0, 0, q·P3).
+inline Felt reduce8(const Limbs& x) {
+  const std::uint64_t q = x[3] >> 59;
+  std::uint64_t b = 0;
+  const std::uint64_t d0 = detail::subb(x[0], q, b);
+  const std::uint64_t d1 = detail::subb(x[1], 0, b);
+  const std::uint64_t d2 = detail::subb(x[2], 0, b);
+  const std::uint64_t d3 = detail::subb(x[3], q * Felt::MOD.w[3], b);
+  const std::uint64_t mask = 0 - static_cast<std::uint64_t>(b);
+  std::uint64_t c = 0;
+  U256 r;
+  r.w[0] = detail::addc(d0, Felt::MOD.w[0] & mask, c);
+  r.w[1] = detail::addc(d1, 0, c);
+  r.w[2] = detail::addc(d2, 0, c);
+  r.w[3] = detail::addc(d3, Felt::MOD.w[3] & mask, c);
+  return Felt::from_mont(r);
+}
+
 inline void mix(Felt& s0, Felt& s1, Felt& s2) {
   // MDS [[3,1,1],[1,-1,1],[1,1,-2]].
-  const Felt t = s0 + s1 + s2;
-  const Felt a = t + s0.dbl();
-  const Felt b = t - s1.dbl();
-  const Felt c = t - (s2.dbl() + s2);
-  s0 = a;
-  s1 = b;
-  s2 = c;
+  const Limbs& x = s0.mont().w;
+  const Limbs& y = s1.mont().w;
+  const Limbs& z = s2.mont().w;
+  const Limbs t = add_raw(add_raw(x, y), z);
+  const Limbs ny = p_minus(y);
+  const Limbs nz = p_minus(z);
+  const Limbs a = add_raw(t, add_raw(x, x));
+  const Limbs b = add_raw(t, add_raw(ny, ny));
+  const Limbs c = add_raw(t, add_raw(nz, add_raw(nz, nz)));
+  s0 = reduce8(a);
+  s1 = reduce8(b);
+  s2 = reduce8(c);
 }
 inline void mix(std::array<Felt, 3>& s) { mix(s[0], s[1], s[2]); }
 
