@@ -14,14 +14,14 @@
 namespace ciro::api {
 
 struct HttpRequest {
-  std::string method;                         ///< "GET", "POST", ...
-  std::string target;                         ///< as sent: path and query
-  std::string path;                           ///< percent-decoded path without the query
-  std::map<std::string, std::string> query;   ///< decoded query parameters (last one wins)
-  std::map<std::string, std::string> headers; ///< lower-case names
-  std::map<std::string, std::string> params;  ///< filled by the router from {name} segments
+  std::string method;                          ///< "GET", "POST", ...
+  std::string target;                          ///< as sent: path and query
+  std::string path;                            ///< percent-decoded path without the query
+  std::map<std::string, std::string> query;    ///< decoded query parameters (last one wins)
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::map<std::string, std::string> params;   ///< filled by the router from {name} segments
   std::string body;
-  std::string remote;                         ///< peer address, for logs
+  std::string remote;  ///< peer address, for logs
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? std::string() : it->second;

@@ -19,7 +19,7 @@ struct ClientResponse {
 
 struct ClientRequest {
   std::string method = "GET";
-  std::string target = "/";                    ///< path and query
+  std::string target = "/";  ///< path and query
   std::string body;
   std::map<std::string, std::string> headers;
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  ///< per read/write; 0 = none

@@ -142,7 +142,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     http::response<http::string_body> res{http::status::service_unavailable, 11};
     res.set(http::field::content_type, "application/json");
     res.set(http::field::retry_after, "1");
-    res.body() = R"({"error":{"code":"too_many_connections","message":"connection limit reached; retry later"}})" "\n";
+    res.body() = R"({"error":{"code":"too_many_connections","message":"connection limit reached; retry later"}})"
+                 "\n";
     res.keep_alive(false);
     res.prepare_payload();
     stream->expires_after(std::chrono::seconds(5));
@@ -200,7 +201,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           co_await write_simple(*stream, res);
         } else if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
                    ec != http::error::end_of_stream && ec != http::error::partial_message && !stopped) {
-          auto res = make_plain(error_response(400, "bad_request", "malformed HTTP request: " + ec.message()), 11, false);
+          auto res =
+              make_plain(error_response(400, "bad_request", "malformed HTTP request: " + ec.message()), 11, false);
           co_await write_simple(*stream, res);
         }
         break;

@@ -9,8 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/http.h"
@@ -19,10 +19,11 @@
 namespace ciro::api {
 
 struct HttpServerOptions {
-  std::string bind_address = "127.0.0.1:0";                ///< host:port; port 0 = any free port
-  std::uint64_t body_limit = 8ull << 20;                    ///< larger bodies get 413
-  std::uint32_t max_connections = 256;                      ///< beyond this, 503 and close
-  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  ///< to read one request (then the connection is closed)
+  std::string bind_address = "127.0.0.1:0";  ///< host:port; port 0 = any free port
+  std::uint64_t body_limit = 8ull << 20;     ///< larger bodies get 413
+  std::uint32_t max_connections = 256;       ///< beyond this, 503 and close
+  std::chrono::milliseconds request_timeout{
+      std::chrono::seconds(30)};  ///< to read one request (then the connection is closed)
   /// Called once the headers are read, before the body: a response returned here is sent at
   /// once and the connection closed (used to refuse unauthenticated bodies early).
   std::function<std::optional<HttpResponse>(const HttpRequest& headers_only)> precheck;

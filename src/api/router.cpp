@@ -40,7 +40,8 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   m_routes.push_back(std::move(r));
 }
 
-bool Router::match(const Route& route, const std::vector<std::string>& path, std::map<std::string, std::string>& params) {
+bool Router::match(const Route& route, const std::vector<std::string>& path,
+                   std::map<std::string, std::string>& params) {
   params.clear();
   std::size_t i = 0;
   for (; i < route.segments.size(); ++i) {

@@ -30,7 +30,8 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;
   };
-  static bool match(const Route& route, const std::vector<std::string>& path, std::map<std::string, std::string>& params);
+  static bool match(const Route& route, const std::vector<std::string>& path,
+                    std::map<std::string, std::string>& params);
   std::vector<Route> m_routes;
   Observer m_observer;
 };

@@ -11,9 +11,9 @@ namespace ciro::app {
 enum Exit : int { OK = 0, JOB_FAILED = 1, USAGE = 2, NOT_FOUND = 3, API_ERROR = 4, UNAUTHORIZED = 5 };
 
 struct CtlOptions {
-  std::string url;     ///< http://host:port
+  std::string url;  ///< http://host:port
   std::string token;
-  bool json = false;   ///< print raw JSON instead of text
+  bool json = false;  ///< print raw JSON instead of text
 };
 
 int cmd_submit(const CtlOptions& o, const std::string& file, bool wait, double wait_timeout_s);

@@ -86,8 +86,10 @@ int cmd_submit(const CtlOptions& o, const std::string& file, bool wait, double w
   if (!ok_status(r)) return report_error(r, "submit");
   auto job = json::parse(r->body, nullptr, false);
   const std::string id = job.value("id", "");
-  if (o.json && !wait) std::cout << r->body;
-  else if (!wait) std::cout << id << "\n";
+  if (o.json && !wait)
+    std::cout << r->body;
+  else if (!wait)
+    std::cout << id << "\n";
   if (!wait) return OK;
 
   std::cerr << "submitted " << id << "\n";
@@ -109,13 +111,16 @@ int cmd_submit(const CtlOptions& o, const std::string& file, bool wait, double w
     }
     if (terminal(state)) break;
     if (wait_timeout_s > 0 && elapsed > wait_timeout_s) {
-      std::cerr << "ciroctl: gave up waiting after " << wait_timeout_s << " s; the job goes on (ciroctl status " << id << ")\n";
+      std::cerr << "ciroctl: gave up waiting after " << wait_timeout_s << " s; the job goes on (ciroctl status " << id
+                << ")\n";
       return API_ERROR;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  if (o.json) std::cout << job.dump() << "\n";
-  else std::cout << short_job(job) << "\n";
+  if (o.json)
+    std::cout << job.dump() << "\n";
+  else
+    std::cout << short_job(job) << "\n";
   return job.value("state", "") == "succeeded" ? OK : JOB_FAILED;
 }
 
@@ -123,7 +128,8 @@ int cmd_status(const CtlOptions& o, const std::string& id) {
   auto r = api::http_request(o.url, make(o, "GET", "/api/v1/jobs/" + id));
   if (!ok_status(r)) return report_error(r, "status");
   auto job = json::parse(r->body, nullptr, false);
-  if (o.json) std::cout << job.dump(2) << "\n";
+  if (o.json)
+    std::cout << job.dump(2) << "\n";
   else {
     std::cout << short_job(job) << "\n";
     if (job.contains("detail")) std::cout << "detail: " << job.value("detail", "") << "\n";
@@ -191,17 +197,22 @@ int cmd_result(const CtlOptions& o, const std::string& id, const std::string& ou
     // The manifest's paths were checked by parse_manifest (relative, no "..").
     std::string encoded;
     for (char c : file.path) {
-      if (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' || c == '.') encoded += c;
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' || c == '.')
+        encoded += c;
       else {
         char buf[4];
         std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
         encoded += buf;
       }
     }
-    if (int rc = download("/api/v1/jobs/" + id + "/outputs/" + encoded, fs::path(out_dir) / compute::OUTPUTS_DIR / file.path)) return rc;
+    if (int rc = download("/api/v1/jobs/" + id + "/outputs/" + encoded,
+                          fs::path(out_dir) / compute::OUTPUTS_DIR / file.path))
+      return rc;
   }
-  if (int rc = download("/api/v1/jobs/" + id + "/logs?stream=stdout", fs::path(out_dir) / compute::STDOUT_FILE)) return rc;
-  if (int rc = download("/api/v1/jobs/" + id + "/logs?stream=stderr", fs::path(out_dir) / compute::STDERR_FILE)) return rc;
+  if (int rc = download("/api/v1/jobs/" + id + "/logs?stream=stdout", fs::path(out_dir) / compute::STDOUT_FILE))
+    return rc;
+  if (int rc = download("/api/v1/jobs/" + id + "/logs?stream=stderr", fs::path(out_dir) / compute::STDERR_FILE))
+    return rc;
   std::cout << "saved result of " << id << " in " << out_dir << " (" << parsed->outputs.size() << " output files)\n";
   if (!verify) return OK;
   return cmd_verify(out_dir, "");
@@ -211,8 +222,10 @@ int cmd_cancel(const CtlOptions& o, const std::string& id) {
   auto r = api::http_request(o.url, make(o, "DELETE", "/api/v1/jobs/" + id));
   if (!ok_status(r)) return report_error(r, "cancel");
   auto job = json::parse(r->body, nullptr, false);
-  if (o.json) std::cout << job.dump() << "\n";
-  else std::cout << short_job(job) << (job.value("cancel_requested", false) ? "  (cancel requested)" : "") << "\n";
+  if (o.json)
+    std::cout << job.dump() << "\n";
+  else
+    std::cout << short_job(job) << (job.value("cancel_requested", false) ? "  (cancel requested)" : "") << "\n";
   return OK;
 }
 
@@ -240,13 +253,18 @@ int cmd_node(const CtlOptions& o) {
   }
   std::cout << "node     " << n.value("id", "") << "  version " << n.value("version", "") << "\n"
             << "peer id  " << n.value("peer_id", "") << "\n"
-            << "engine   " << (n["engine"].value("ok", false) ? n["engine"].value("version", "") : "DOWN: " + n["engine"].value("detail", "")) << "\n"
-            << "slots    " << n["slots"].value("running", 0) << " running, " << n["slots"].value("queued", 0) << " queued, max "
-            << n["slots"].value("max_concurrent", 0) << "\n"
-            << "gpus     " << n["gpus"].size() << (n.value("gpu_note", "").empty() ? "" : " (" + n.value("gpu_note", "") + ")") << "\n";
+            << "engine   "
+            << (n["engine"].value("ok", false) ? n["engine"].value("version", "")
+                                               : "DOWN: " + n["engine"].value("detail", ""))
+            << "\n"
+            << "slots    " << n["slots"].value("running", 0) << " running, " << n["slots"].value("queued", 0)
+            << " queued, max " << n["slots"].value("max_concurrent", 0) << "\n"
+            << "gpus     " << n["gpus"].size()
+            << (n.value("gpu_note", "").empty() ? "" : " (" + n.value("gpu_note", "") + ")") << "\n";
   for (const auto& g : n["gpus"]) {
     std::cout << "  [" << g.value("index", 0) << "] " << g.value("name", "") << " " << g.value("uuid", "") << " "
-              << g.value("memory_total_bytes", 0ull) / (1ull << 20) << " MiB" << (g.value("offered", false) ? "" : " (not offered)") << "\n";
+              << g.value("memory_total_bytes", 0ull) / (1ull << 20) << " MiB"
+              << (g.value("offered", false) ? "" : " (not offered)") << "\n";
   }
   return OK;
 }
@@ -258,8 +276,9 @@ int cmd_verify(const std::string& dir, const std::string& key) {
     std::error_code ec;
     return std::filesystem::is_directory(dir, ec) ? JOB_FAILED : USAGE;
   }
-  std::cout << "verified: job " << r->manifest.job_id << " (" << r->manifest.reason << ", exit " << r->manifest.exit_code << ") signed by "
-            << r->signature.peer_id << "; " << r->files_checked << " files, " << r->bytes_hashed << " bytes hashed\n";
+  std::cout << "verified: job " << r->manifest.job_id << " (" << r->manifest.reason << ", exit "
+            << r->manifest.exit_code << ") signed by " << r->signature.peer_id << "; " << r->files_checked << " files, "
+            << r->bytes_hashed << " bytes hashed\n";
   return OK;
 }
 

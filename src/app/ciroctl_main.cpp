@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
   verify->add_option("dir", out_dir, "result folder")->required();
   verify->add_option("--key", key, "expected signer: hex Ed25519 public key or peer id");
 #ifdef CIRO_HAVE_STARK
-  app.add_subcommand("stark", "Starknet utilities: selector, pedersen, poseidon, keccak, pubkey, sign, verify, invoke-hash");
+  app.add_subcommand("stark",
+                     "Starknet utilities: selector, pedersen, poseidon, keccak, pubkey, sign, verify, invoke-hash");
 #endif
   try {
     app.parse(argc, argv);

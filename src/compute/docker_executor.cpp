@@ -285,10 +285,11 @@ net::awaitable<void> DockerExecutor::supervise(std::shared_ptr<Job> job, Contain
   if (!co_await job->logs_done.wait_until(Clock::now() + m_options.log_drain)) {
     if (job->log_stream) job->log_stream->close();
     co_await job->logs_done.wait_until(Clock::now() + milliseconds{1000});
-    // The followed stream did not end once the container stopped (it lags on large, fast output):
-    // the stopped container's logs are complete, so read them again, whole, without follow.
-    co_await refetch_logs(job, spec, id, append, since);
   }
+  // The followed stream is for watching a job live; it is not a faithful copy: Podman may end it
+  // at exit before the last bytes, or lag behind large, fast output. A stopped container's logs
+  // are complete, so they are read once more, whole, and that copy is the one kept.
+  co_await refetch_logs(job, spec, id, append, since);
 }
 
 net::awaitable<void> DockerExecutor::refetch_logs(std::shared_ptr<Job> job, ContainerSpec spec, std::string id,

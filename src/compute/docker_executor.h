@@ -31,7 +31,7 @@ struct DockerOptions {
   std::string api_version = "v1.41";                       ///< API path prefix of every request
   std::chrono::milliseconds request_timeout{30000};        ///< bound on each plain API request
   std::chrono::milliseconds kill_grace{10000};             ///< after kill: wait this long for the stop
-  std::chrono::milliseconds log_drain{1000};               ///< after exit: let the log stream end this long, then re-read the logs whole
+  std::chrono::milliseconds log_drain{500};               ///< after exit: let the log stream end this long, then re-read the logs whole
 };
 
 /// The JSON body of POST /containers/create for this spec (the name goes in the query string).

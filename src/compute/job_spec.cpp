@@ -25,15 +25,23 @@ struct Fail {
 
 const char* type_name(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "an unsupported value";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -59,7 +67,8 @@ std::vector<std::string> get_string_array(const json& v, const std::string& fiel
   if (!v.is_array()) fail(field, std::string("expected an array of strings, got ") + type_name(v));
   if (v.size() > max_items) fail(field, "more than " + std::to_string(max_items) + " items");
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < v.size(); ++i) out.push_back(get_string(v[i], field + "[" + std::to_string(i) + "]", 64 * 1024));
+  for (std::size_t i = 0; i < v.size(); ++i)
+    out.push_back(get_string(v[i], field + "[" + std::to_string(i) + "]", 64 * 1024));
   return out;
 }
 
@@ -77,7 +86,8 @@ std::uint64_t get_size(const json& v, const std::string& field) {
 std::chrono::milliseconds get_duration(const json& v, const std::string& field) {
   if (v.is_number_unsigned()) return std::chrono::seconds(std::min<std::uint64_t>(v.get<std::uint64_t>(), 1ull << 40));
   if (v.is_number_integer() || (v.is_number_float() && v.get<double>() < 0)) fail(field, "must not be negative");
-  if (v.is_number_float()) return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(v.get<double>(), 1e12) * 1000));
+  if (v.is_number_float())
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(v.get<double>(), 1e12) * 1000));
   if (v.is_string()) {
     auto r = utils::parse_duration(v.get_ref<const std::string&>());
     if (!r.ok()) fail(field, r.error().message);
@@ -95,8 +105,9 @@ std::string sha256_hex(std::string_view data) {
 
 JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
   if (!root.is_object()) fail("", std::string("the job spec must be a JSON object, got ") + type_name(root));
-  only_fields(root, "", {"api_version", "name", "image", "entrypoint", "command", "env", "workdir", "inputs", "resources",
-                         "timeout", "network", "verification", "reward", "chain_job_id"});
+  only_fields(root, "",
+              {"api_version", "name", "image", "entrypoint", "command", "env", "workdir", "inputs", "resources",
+               "timeout", "network", "verification", "reward", "chain_job_id"});
   JobSpec spec;
   if (!root.contains("api_version")) fail("api_version", std::string("required; use \"") + JOB_API_VERSION + "\"");
   spec.api_version = get_string(root["api_version"], "api_version", 64);
@@ -107,8 +118,9 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
   spec.image = root.contains("image") ? get_string(root["image"], "image", 512) : limits.default_image;
   if (spec.image.empty()) fail("image", "must not be empty (omit it to use the node's default image)");
   if (!is_valid_image_reference(spec.image)) {
-    fail("image", "'" + spec.image + "' is not an image reference: [registry[:port]/]name[:tag][@sha256:digest], "
-                  "name in lowercase letters, digits and . _ - separators (e.g. ciro/busybox:latest)");
+    fail("image", "'" + spec.image +
+                      "' is not an image reference: [registry[:port]/]name[:tag][@sha256:digest], "
+                      "name in lowercase letters, digits and . _ - separators (e.g. ciro/busybox:latest)");
   }
   if (root.contains("entrypoint")) spec.entrypoint = get_string_array(root["entrypoint"], "entrypoint", 256);
   if (root.contains("command")) spec.command = get_string_array(root["command"], "command", 4096);
@@ -125,20 +137,24 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
   }
   if (root.contains("workdir")) {
     spec.workdir = get_string(root["workdir"], "workdir", 4096);
-    if (!spec.workdir.empty() && spec.workdir[0] != '/') fail("workdir", "must be an absolute path inside the container");
+    if (!spec.workdir.empty() && spec.workdir[0] != '/')
+      fail("workdir", "must be an absolute path inside the container");
   }
   if (root.contains("inputs")) {
     const auto& inputs = root["inputs"];
     if (!inputs.is_array()) fail("inputs", std::string("expected an array, got ") + type_name(inputs));
-    if (inputs.size() > limits.max_input_files) fail("inputs", "more than " + std::to_string(limits.max_input_files) + " files");
+    if (inputs.size() > limits.max_input_files)
+      fail("inputs", "more than " + std::to_string(limits.max_input_files) + " files");
     std::uint64_t total = 0;
     std::set<std::string> seen;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const std::string f = "inputs[" + std::to_string(i) + "]";
       const auto& in = inputs[i];
       if (!in.is_object()) fail(f, std::string("expected an object, got ") + type_name(in));
-      if (stored) only_fields(in, f, {"path", "size", "sha256"});
-      else only_fields(in, f, {"path", "content", "content_base64"});
+      if (stored)
+        only_fields(in, f, {"path", "size", "sha256"});
+      else
+        only_fields(in, f, {"path", "content", "content_base64"});
       if (!in.contains("path")) fail(f + ".path", "required");
       InputFile file;
       file.path = get_string(in["path"], f + ".path", 4096);
@@ -163,13 +179,15 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
       } else if (in.contains("content")) {
         file.content = get_string(in["content"], f + ".content", limits.max_input + 1);
       } else {
-        auto decoded = utils::base64_decode(get_string(in["content_base64"], f + ".content_base64", limits.max_input * 4 / 3 + 8));
+        auto decoded =
+            utils::base64_decode(get_string(in["content_base64"], f + ".content_base64", limits.max_input * 4 / 3 + 8));
         if (!decoded) fail(f + ".content_base64", "not valid base64 (standard alphabet with padding)");
         file.content.assign(decoded->begin(), decoded->end());
       }
       total += file.content.size();
       if (total > limits.max_input) {
-        fail(f, "inputs exceed the node's limit of " + utils::format_size(limits.max_input) + " (executor.max_input_size)");
+        fail(f, "inputs exceed the node's limit of " + utils::format_size(limits.max_input) +
+                    " (executor.max_input_size)");
       }
       spec.inputs.push_back(std::move(file));
     }
@@ -220,7 +238,8 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
     if (r.contains("disk")) {
       spec.max_output_bytes = get_size(r["disk"], "resources.disk");
       if (spec.max_output_bytes == 0 || spec.max_output_bytes > limits.max_output) {
-        fail("resources.disk", "must be above 0 and at most " + utils::format_size(limits.max_output) + " (executor.max_output_size)");
+        fail("resources.disk",
+             "must be above 0 and at most " + utils::format_size(limits.max_output) + " (executor.max_output_size)");
       }
     }
   }
@@ -228,15 +247,20 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
   if (root.contains("timeout")) {
     spec.timeout = get_duration(root["timeout"], "timeout");
     if (spec.timeout < std::chrono::milliseconds(100) || spec.timeout > limits.max_timeout) {
-      fail("timeout", "must be from 100ms to " + utils::format_duration(limits.max_timeout) + " (executor.max_timeout)");
+      fail("timeout",
+           "must be from 100ms to " + utils::format_duration(limits.max_timeout) + " (executor.max_timeout)");
     }
   }
   if (root.contains("network")) {
     auto mode = get_string(root["network"], "network", 32);
-    if (mode == "none") spec.network = false;
-    else if (mode == "bridge") spec.network = true;
-    else fail("network", "'" + mode + "' is not allowed: use \"none\" or \"bridge\"");
-    if (spec.network && !limits.allow_network) fail("network", "this node does not allow network access (executor.allow_network)");
+    if (mode == "none")
+      spec.network = false;
+    else if (mode == "bridge")
+      spec.network = true;
+    else
+      fail("network", "'" + mode + "' is not allowed: use \"none\" or \"bridge\"");
+    if (spec.network && !limits.allow_network)
+      fail("network", "this node does not allow network access (executor.allow_network)");
   }
   if (root.contains("verification")) {
     const auto& v = root["verification"];
@@ -249,14 +273,16 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
       }
     }
     if (v.contains("replicas")) {
-      if (!v["replicas"].is_number_integer() || v["replicas"].get<std::int64_t>() < 1 || v["replicas"].get<std::int64_t>() > 16) {
+      if (!v["replicas"].is_number_integer() || v["replicas"].get<std::int64_t>() < 1 ||
+          v["replicas"].get<std::int64_t>() > 16) {
         fail("verification.replicas", "expected an integer from 1 to 16");
       }
       spec.replicas = static_cast<unsigned>(v["replicas"].get<std::int64_t>());
     }
   }
   if (root.contains("reward")) {
-    if (root["reward"].is_number_unsigned()) spec.reward = std::to_string(root["reward"].get<std::uint64_t>());
+    if (root["reward"].is_number_unsigned())
+      spec.reward = std::to_string(root["reward"].get<std::uint64_t>());
     else {
       spec.reward = get_string(root["reward"], "reward", 80);
       bool hex = spec.reward.size() > 2 && spec.reward.rfind("0x", 0) == 0 &&
@@ -268,8 +294,8 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
   if (root.contains("chain_job_id")) {
     spec.chain_job_id = get_string(root["chain_job_id"], "chain_job_id", 66);
     const auto& id = spec.chain_job_id;
-    bool hex = id.size() > 2 && id.size() <= 66 && id.rfind("0x", 0) == 0 &&
-               std::all_of(id.begin() + 2, id.end(), ::isxdigit);
+    bool hex =
+        id.size() > 2 && id.size() <= 66 && id.rfind("0x", 0) == 0 && std::all_of(id.begin() + 2, id.end(), ::isxdigit);
     if (!hex) fail("chain_job_id", "expected the JobManager job id as 0x followed by 1 to 64 hex digits");
   }
   return spec;
@@ -289,7 +315,8 @@ bool is_valid_image_reference(std::string_view ref) {
 }
 
 bool is_safe_relative_path(std::string_view path) {
-  if (path.empty() || path.size() > 4096 || path.front() == '/' || path.find('\0') != std::string_view::npos) return false;
+  if (path.empty() || path.size() > 4096 || path.front() == '/' || path.find('\0') != std::string_view::npos)
+    return false;
   std::size_t start = 0;
   while (true) {
     auto slash = path.find('/', start);

@@ -16,31 +16,31 @@ namespace ciro::compute {
 inline constexpr const char* JOB_API_VERSION = "ciro/v1";
 
 struct InputFile {
-  std::string path;      ///< relative path under /input
-  std::string content;   ///< decoded bytes
+  std::string path;     ///< relative path under /input
+  std::string content;  ///< decoded bytes
 };
 
 struct JobSpec {
   std::string api_version = JOB_API_VERSION;
-  std::string name;                              ///< free label for people
-  std::string image;                             ///< filled with the node default when absent
+  std::string name;   ///< free label for people
+  std::string image;  ///< filled with the node default when absent
   std::vector<std::string> entrypoint;
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
   std::string workdir;
   std::vector<InputFile> inputs;
-  double cpus = 0;                               ///< filled with the default when absent
+  double cpus = 0;  ///< filled with the default when absent
   std::uint64_t memory_bytes = 0;
   std::int64_t pids = 0;
   unsigned gpus = 0;
-  std::uint64_t gpu_memory_bytes = 0;            ///< per GPU; 0 = any
-  std::uint64_t max_output_bytes = 0;            ///< resources.disk: cap on /output
+  std::uint64_t gpu_memory_bytes = 0;  ///< per GPU; 0 = any
+  std::uint64_t max_output_bytes = 0;  ///< resources.disk: cap on /output
   std::chrono::milliseconds timeout{0};
-  bool network = false;                          ///< "network": "bridge" asks for network access
-  std::string verification = "none";             ///< none | hash | redundant
-  unsigned replicas = 1;                         ///< for redundant verification
-  std::string reward;                            ///< decimal or 0x hex amount, informative here
-  std::string chain_job_id;                      ///< JobManager job id (0x hex) whose result goes on chain
+  bool network = false;               ///< "network": "bridge" asks for network access
+  std::string verification = "none";  ///< none | hash | redundant
+  unsigned replicas = 1;              ///< for redundant verification
+  std::string reward;                 ///< decimal or 0x hex amount, informative here
+  std::string chain_job_id;           ///< JobManager job id (0x hex) whose result goes on chain
 };
 
 /// What the node allows; a spec above any limit is refused with the limit in the message.
@@ -64,7 +64,7 @@ struct SpecError {
 
 struct SpecParse {
   std::optional<JobSpec> spec;
-  SpecError error;      ///< set when spec is empty
+  SpecError error;  ///< set when spec is empty
 };
 
 /// Parses and validates a job spec body; defaults are filled from limits. `stored` reads the

@@ -19,13 +19,20 @@ namespace {
 constexpr int MAX_ATTEMPTS = 5;
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 }  // namespace
 
 ChainBridge::ChainBridge(net::any_io_executor io, net::thread_pool& pool, storage::Database& db,
                          blockchain::ChainService& chain, std::chrono::milliseconds poll_interval)
-    : m_io(io), m_pool(pool), m_db(db), m_chain(chain), m_poll(poll_interval), m_timer(io), m_log(utils::logger("blockchain")) {}
+    : m_io(io),
+      m_pool(pool),
+      m_db(db),
+      m_chain(chain),
+      m_poll(poll_interval),
+      m_timer(io),
+      m_log(utils::logger("blockchain")) {}
 
 std::string ChainBridge::normalise(const std::string& chain_job_id) {
   auto v = blockchain::parse_hex_u256(chain_job_id);
@@ -45,8 +52,9 @@ void ChainBridge::job_finished(const storage::JobRecord& record, const compute::
   const std::string job_id = record.id;
   // Durable before anything else happens; the submit loop picks it up.
   net::post(m_pool, [db, job_id, chain_id, hash] {
-    (void)db->exec("INSERT OR IGNORE INTO chain_results(job_id, chain_job_id, output_hash, updated_at_ms) VALUES (?, ?, ?, ?)",
-                   {job_id, chain_id, hash, now_ms()});
+    (void)db->exec(
+        "INSERT OR IGNORE INTO chain_results(job_id, chain_job_id, output_hash, updated_at_ms) VALUES (?, ?, ?, ?)",
+        {job_id, chain_id, hash, now_ms()});
   });
   m_log->info("job {} owes chain job {} its result (output_data_hash {})", record.id, chain_id, hash);
   m_timer.cancel();  // try now
@@ -57,7 +65,8 @@ void ChainBridge::job_assigned(const std::string& chain_job_id) {
   if (chain_id.empty()) return;
   storage::Database* db = &m_db;
   net::post(m_pool, [db, chain_id] {
-    (void)db->exec("INSERT OR IGNORE INTO chain_assignments(chain_job_id, seen_at_ms) VALUES (?, ?)", {chain_id, now_ms()});
+    (void)db->exec("INSERT OR IGNORE INTO chain_assignments(chain_job_id, seen_at_ms) VALUES (?, ?)",
+                   {chain_id, now_ms()});
   });
   m_log->info("chain job {} assigned to this worker", chain_id);
   m_timer.cancel();
@@ -105,8 +114,10 @@ awaitable<void> ChainBridge::submit_ready() {
                   MAX_ATTEMPTS, error);
     }
     co_await run_blocking(m_pool, [&] {
-      return m_db.exec("UPDATE chain_results SET state = ?, attempts = ?, tx_hash = ?, error = ?, updated_at_ms = ? WHERE job_id = ?",
-                       {state, attempts, tx, error, now_ms(), job_id});
+      return m_db.exec(
+          "UPDATE chain_results SET state = ?, attempts = ?, tx_hash = ?, error = ?, updated_at_ms = ? WHERE job_id = "
+          "?",
+          {state, attempts, tx, error, now_ms(), job_id});
     });
   }
 }

@@ -30,7 +30,8 @@ using storage::JobState;
 namespace {
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
@@ -132,8 +133,9 @@ std::string join_csv(const std::vector<std::string>& v) {
 
 }  // namespace
 
-JobService::JobService(net::any_io_executor io, net::thread_pool& pool, JobServiceOptions options, storage::JobStore& store,
-                       compute::Executor& executor, compute::GpuManager& gpus, const utils::NodeKey& key, WorkerMetrics& metrics)
+JobService::JobService(net::any_io_executor io, net::thread_pool& pool, JobServiceOptions options,
+                       storage::JobStore& store, compute::Executor& executor, compute::GpuManager& gpus,
+                       const utils::NodeKey& key, WorkerMetrics& metrics)
     : m_io(io),
       m_pool(pool),
       m_options(std::move(options)),
@@ -204,23 +206,30 @@ awaitable<SubmitOutcome> JobService::submit(std::string body, std::string source
     return out;
   };
   if (m_shutting_down) co_return refuse(503, "shutting_down", "", "the node is shutting down and accepts no new jobs");
-  if (!m_started) co_return refuse(503, "starting", "", "the node is still starting (reconciling with the engine); retry shortly");
-  compute::SpecParse parsed = co_await run_blocking(m_pool, [&] { return compute::parse_job_spec(body, m_options.limits); });
+  if (!m_started)
+    co_return refuse(503, "starting", "", "the node is still starting (reconciling with the engine); retry shortly");
+  compute::SpecParse parsed =
+      co_await run_blocking(m_pool, [&] { return compute::parse_job_spec(body, m_options.limits); });
   if (!parsed.spec) co_return refuse(400, "invalid_spec", parsed.error.field, parsed.error.message);
   compute::JobSpec spec = std::move(*parsed.spec);
   if (spec.gpus > 0 || spec.gpu_memory_bytes > 0) {
     auto ok = m_gpus.check_request(spec.gpus, spec.gpu_memory_bytes);
-    if (!ok.ok()) co_return refuse(422, "unsatisfiable", spec.gpus > 0 ? "resources.gpus" : "resources.gpu_memory", ok.error().message);
+    if (!ok.ok())
+      co_return refuse(422, "unsatisfiable", spec.gpus > 0 ? "resources.gpus" : "resources.gpu_memory",
+                       ok.error().message);
   }
   if (m_queue.size() >= m_options.max_queued) {
-    co_return refuse(429, "queue_full",
-                     "", "the queue holds " + std::to_string(m_queue.size()) + " jobs (executor.max_queued_jobs); retry later");
+    co_return refuse(
+        429, "queue_full", "",
+        "the queue holds " + std::to_string(m_queue.size()) + " jobs (executor.max_queued_jobs); retry later");
   }
   auto exists = co_await m_executor.image_exists(spec.image);
-  if (!exists.ok()) co_return refuse(503, "engine_unavailable", "", "the container engine did not answer: " + exists.error().message);
+  if (!exists.ok())
+    co_return refuse(503, "engine_unavailable", "", "the container engine did not answer: " + exists.error().message);
   if (!*exists) {
-    co_return refuse(400, "invalid_spec", "image",
-                     "image '" + spec.image + "' is not present on this node's container engine (pull or import it first)");
+    co_return refuse(
+        400, "invalid_spec", "image",
+        "image '" + spec.image + "' is not present on this node's container engine (pull or import it first)");
   }
 
   JobRecord record;
@@ -250,8 +259,8 @@ awaitable<SubmitOutcome> JobService::submit(std::string body, std::string source
   m_queue.push_back(record.id);
   m_active.insert(record.id);
   m_metrics.job_submitted(source);
-  m_log->info("job {} accepted from {}: image {} ({} queued, {} running)", record.id, source, spec.image, m_queue.size(),
-              m_running.size());
+  m_log->info("job {} accepted from {}: image {} ({} queued, {} running)", record.id, source, spec.image,
+              m_queue.size(), m_running.size());
   update_gauges();
   out.job = record;
   pump();
@@ -333,9 +342,8 @@ awaitable<void> JobService::run_job(std::string id, std::optional<std::string> r
     record.started_at_ms = now_ms();
     record.container_id = "ciro-" + id;
     record.gpu_ids = join_csv(gpu_ids);
-    Result<void> marked = co_await run_blocking(m_pool, [&] {
-      return m_store.mark_running(id, record.container_id, record.started_at_ms, record.gpu_ids);
-    });
+    Result<void> marked = co_await run_blocking(
+        m_pool, [&] { return m_store.mark_running(id, record.container_id, record.started_at_ms, record.gpu_ids); });
     if (!marked.ok()) {
       m_log->warn("job {}: not started: {}", id, marked.error().message);
       release();
@@ -366,19 +374,24 @@ awaitable<void> JobService::finish_job(JobRecord record, compute::JobSpec spec, 
   if (outcome.started_at == std::chrono::system_clock::time_point{}) {
     outcome.started_at = record.started_at_ms ? from_ms(record.started_at_ms) : std::chrono::system_clock::now();
   }
-  if (outcome.finished_at == std::chrono::system_clock::time_point{}) outcome.finished_at = std::chrono::system_clock::now();
+  if (outcome.finished_at == std::chrono::system_clock::time_point{})
+    outcome.finished_at = std::chrono::system_clock::now();
   if (outcome.finished_at < outcome.started_at) outcome.finished_at = outcome.started_at;
 
   JobState state = JobState::failed;
-  if (outcome.reason == compute::EndReason::cancelled) state = JobState::cancelled;
-  else if (outcome.reason == compute::EndReason::exited && outcome.exit_code == 0) state = JobState::succeeded;
+  if (outcome.reason == compute::EndReason::cancelled)
+    state = JobState::cancelled;
+  else if (outcome.reason == compute::EndReason::exited && outcome.exit_code == 0)
+    state = JobState::succeeded;
 
   record.state = state;
   record.reason = compute::end_reason_name(outcome.reason);
   record.exit_code = outcome.exit_code;
   record.detail = outcome.detail;
-  record.finished_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(outcome.finished_at.time_since_epoch()).count();
-  record.started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(outcome.started_at.time_since_epoch()).count();
+  record.finished_at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(outcome.finished_at.time_since_epoch()).count();
+  record.started_at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(outcome.started_at.time_since_epoch()).count();
   if (!outcome.container_id.empty()) record.container_id = outcome.container_id;
 
   const std::string node_id = m_options.node_id;
@@ -441,7 +454,8 @@ awaitable<void> JobService::finish_job(JobRecord record, compute::JobSpec spec, 
   if (m_on_finished) m_on_finished(record, spec);
   const std::chrono::duration<double> run_time = outcome.finished_at - outcome.started_at;
   m_metrics.job_finished(storage::job_state_name(state), record.reason, run_time);
-  m_log->info("job {} {}: {} (exit {}) after {}{}", id, storage::job_state_name(state), record.reason, outcome.exit_code,
+  m_log->info("job {} {}: {} (exit {}) after {}{}", id, storage::job_state_name(state), record.reason,
+              outcome.exit_code,
               utils::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(run_time)),
               outcome.detail.empty() ? "" : "; " + outcome.detail);
 }
@@ -491,18 +505,18 @@ awaitable<Result<void>> JobService::start() {
     if (kept.count(c.container_id)) continue;
     ++orphans;
     auto r = co_await m_executor.remove(c.container_id);
-    if (!r.ok()) m_log->warn("orphan container {} (job {}) not removed: {}", c.container_id, c.job_id, r.error().message);
+    if (!r.ok())
+      m_log->warn("orphan container {} (job {}) not removed: {}", c.container_id, c.job_id, r.error().message);
   }
-  m_log->info("reconciled with the engine: {} reattached, {} failed (container gone), {} queued, {} orphan containers removed",
-              reattached, lost, requeued, orphans);
+  m_log->info(
+      "reconciled with the engine: {} reattached, {} failed (container gone), {} queued, {} orphan containers removed",
+      reattached, lost, requeued, orphans);
   m_started = true;
   pump();
   co_return Result<void>();
 }
 
-void JobService::begin_shutdown() {
-  m_shutting_down = true;
-}
+void JobService::begin_shutdown() { m_shutting_down = true; }
 
 awaitable<Result<std::optional<JobRecord>>> JobService::get(std::string id) {
   co_return co_await run_blocking(m_pool, [&] { return m_store.get(id); });
@@ -559,7 +573,8 @@ awaitable<void> JobService::prune() {
       return m_store.remove(id);
     });
   }
-  if (!old->empty()) m_log->info("pruned {} finished jobs older than {}", old->size(), utils::format_duration(m_options.retention));
+  if (!old->empty())
+    m_log->info("pruned {} finished jobs older than {}", old->size(), utils::format_duration(m_options.retention));
 }
 
 }  // namespace ciro::node

@@ -38,12 +38,12 @@ namespace ciro::node {
 class WorkerMetrics;
 
 struct JobServiceOptions {
-  std::string node_id;                       ///< labels containers
-  std::filesystem::path jobs_dir;            ///< data_dir/jobs: one folder per job
-  compute::JobLimits limits;                 ///< validation limits and defaults
-  std::uint32_t max_concurrent = 2;          ///< containers at once
-  std::uint32_t max_queued = 1000;           ///< accepted, waiting
-  std::uint64_t max_log_bytes = 16ull << 20; ///< per job
+  std::string node_id;                        ///< labels containers
+  std::filesystem::path jobs_dir;             ///< data_dir/jobs: one folder per job
+  compute::JobLimits limits;                  ///< validation limits and defaults
+  std::uint32_t max_concurrent = 2;           ///< containers at once
+  std::uint32_t max_queued = 1000;            ///< accepted, waiting
+  std::uint64_t max_log_bytes = 16ull << 20;  ///< per job
   std::uint64_t tmpfs_bytes = 64ull << 20;
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
 };
@@ -51,9 +51,9 @@ struct JobServiceOptions {
 /// What submit() answers: the stored record, or why not (HTTP status chosen by the caller).
 struct SubmitOutcome {
   std::optional<storage::JobRecord> job;
-  int status = 201;              ///< 201, or 400/422/429/503 with the error below
-  std::string code;              ///< machine-readable error code
-  compute::SpecError error;      ///< field + message
+  int status = 201;          ///< 201, or 400/422/429/503 with the error below
+  std::string code;          ///< machine-readable error code
+  compute::SpecError error;  ///< field + message
 };
 
 class JobService {
@@ -98,7 +98,8 @@ class JobService {
  private:
   void pump();
   boost::asio::awaitable<void> run_job(std::string id, std::optional<std::string> resume_container);
-  boost::asio::awaitable<void> finish_job(storage::JobRecord record, compute::JobSpec spec, compute::RunOutcome outcome);
+  boost::asio::awaitable<void> finish_job(storage::JobRecord record, compute::JobSpec spec,
+                                          compute::RunOutcome outcome);
   boost::asio::awaitable<void> remove_container(std::string job_id, std::string container_id);
   compute::ContainerSpec container_spec(const std::string& id, const compute::JobSpec& spec,
                                         const std::vector<std::string>& gpu_ids) const;
@@ -115,11 +116,11 @@ class JobService {
   WorkerMetrics& m_metrics;
   std::shared_ptr<spdlog::logger> m_log;
 
-  std::deque<std::string> m_queue;                         ///< job ids in start order
+  std::deque<std::string> m_queue;                            ///< job ids in start order
   std::map<std::string, std::vector<std::string>> m_running;  ///< job id -> GPU ids held
-  std::set<std::string> m_active;                          ///< queued or running here
-  std::set<std::string> m_cancelled;                       ///< cancel asked while running
-  std::map<std::string, unsigned> m_gpu_needs;             ///< GPUs each active job needs
+  std::set<std::string> m_active;                             ///< queued or running here
+  std::set<std::string> m_cancelled;                          ///< cancel asked while running
+  std::map<std::string, unsigned> m_gpu_needs;                ///< GPUs each active job needs
   std::function<void(const storage::JobRecord&, const compute::JobSpec&)> m_on_finished;
   bool m_shutting_down = false;
   bool m_started = false;

@@ -14,8 +14,14 @@ const prometheus::Histogram::BucketBoundaries HTTP_BUCKETS = {0.001, 0.005, 0.01
 
 WorkerMetrics::WorkerMetrics(const std::string& version, const std::string& node_id)
     : m_registry(std::make_shared<prometheus::Registry>()),
-      m_jobs_submitted(prometheus::BuildCounter().Name("ciro_jobs_submitted_total").Help("Jobs accepted, by source").Register(*m_registry)),
-      m_jobs_rejected(prometheus::BuildCounter().Name("ciro_jobs_rejected_total").Help("Job submissions refused, by reason").Register(*m_registry)),
+      m_jobs_submitted(prometheus::BuildCounter()
+                           .Name("ciro_jobs_submitted_total")
+                           .Help("Jobs accepted, by source")
+                           .Register(*m_registry)),
+      m_jobs_rejected(prometheus::BuildCounter()
+                          .Name("ciro_jobs_rejected_total")
+                          .Help("Job submissions refused, by reason")
+                          .Register(*m_registry)),
       m_jobs_finished(prometheus::BuildCounter()
                           .Name("ciro_jobs_finished_total")
                           .Help("Jobs finished, by outcome (succeeded, failed, cancelled) and end reason")
@@ -24,8 +30,16 @@ WorkerMetrics::WorkerMetrics(const std::string& version, const std::string& node
                          .Name("ciro_job_duration_seconds")
                          .Help("Run time of finished jobs, container start to end")
                          .Register(*m_registry)),
-      m_running(prometheus::BuildGauge().Name("ciro_jobs_running").Help("Jobs whose container runs now").Register(*m_registry).Add({})),
-      m_queued(prometheus::BuildGauge().Name("ciro_job_queue_depth").Help("Accepted jobs waiting for a slot").Register(*m_registry).Add({})),
+      m_running(prometheus::BuildGauge()
+                    .Name("ciro_jobs_running")
+                    .Help("Jobs whose container runs now")
+                    .Register(*m_registry)
+                    .Add({})),
+      m_queued(prometheus::BuildGauge()
+                   .Name("ciro_job_queue_depth")
+                   .Help("Accepted jobs waiting for a slot")
+                   .Register(*m_registry)
+                   .Add({})),
       m_http_requests(prometheus::BuildCounter()
                           .Name("ciro_http_requests_total")
                           .Help("HTTP requests served, by method, route and status code")
@@ -34,18 +48,36 @@ WorkerMetrics::WorkerMetrics(const std::string& version, const std::string& node
                           .Name("ciro_http_request_duration_seconds")
                           .Help("Time to produce an HTTP response, by route")
                           .Register(*m_registry)),
-      m_gpu_memory_total(prometheus::BuildGauge().Name("ciro_gpu_memory_total_bytes").Help("GPU memory").Register(*m_registry)),
-      m_gpu_memory_used(prometheus::BuildGauge().Name("ciro_gpu_memory_used_bytes").Help("GPU memory in use").Register(*m_registry)),
-      m_gpu_utilization(prometheus::BuildGauge().Name("ciro_gpu_utilization_ratio").Help("GPU busy ratio 0..1").Register(*m_registry)),
-      m_gpu_temperature(prometheus::BuildGauge().Name("ciro_gpu_temperature_celsius").Help("GPU temperature").Register(*m_registry)),
-      m_gpus_offered(prometheus::BuildGauge().Name("ciro_gpus_offered").Help("GPUs this node offers to jobs").Register(*m_registry).Add({})),
-      m_engine_up(prometheus::BuildGauge().Name("ciro_engine_up").Help("1 when the container engine answers").Register(*m_registry).Add({})),
-      m_p2p_peers(prometheus::BuildGauge().Name("ciro_p2p_peers").Help("Connected libp2p peers").Register(*m_registry).Add({})),
+      m_gpu_memory_total(
+          prometheus::BuildGauge().Name("ciro_gpu_memory_total_bytes").Help("GPU memory").Register(*m_registry)),
+      m_gpu_memory_used(
+          prometheus::BuildGauge().Name("ciro_gpu_memory_used_bytes").Help("GPU memory in use").Register(*m_registry)),
+      m_gpu_utilization(prometheus::BuildGauge()
+                            .Name("ciro_gpu_utilization_ratio")
+                            .Help("GPU busy ratio 0..1")
+                            .Register(*m_registry)),
+      m_gpu_temperature(
+          prometheus::BuildGauge().Name("ciro_gpu_temperature_celsius").Help("GPU temperature").Register(*m_registry)),
+      m_gpus_offered(prometheus::BuildGauge()
+                         .Name("ciro_gpus_offered")
+                         .Help("GPUs this node offers to jobs")
+                         .Register(*m_registry)
+                         .Add({})),
+      m_engine_up(prometheus::BuildGauge()
+                      .Name("ciro_engine_up")
+                      .Help("1 when the container engine answers")
+                      .Register(*m_registry)
+                      .Add({})),
+      m_p2p_peers(
+          prometheus::BuildGauge().Name("ciro_p2p_peers").Help("Connected libp2p peers").Register(*m_registry).Add({})),
       m_gossip(prometheus::BuildCounter()
                    .Name("ciro_gossip_messages_total")
                    .Help("GossipSub messages, by direction (in, out, rejected)")
                    .Register(*m_registry)),
-      m_p2p_bytes(prometheus::BuildCounter().Name("ciro_p2p_bytes_total").Help("libp2p bytes, by direction").Register(*m_registry)),
+      m_p2p_bytes(prometheus::BuildCounter()
+                      .Name("ciro_p2p_bytes_total")
+                      .Help("libp2p bytes, by direction")
+                      .Register(*m_registry)),
       m_rpc_calls(prometheus::BuildCounter()
                       .Name("ciro_chain_rpc_calls_total")
                       .Help("Starknet JSON-RPC calls, by method and outcome")
@@ -56,13 +88,15 @@ WorkerMetrics::WorkerMetrics(const std::string& version, const std::string& node
       .Register(*m_registry)
       .Add({{"version", version}, {"node_id", node_id}})
       .Set(1);
-  for (const char* outcome : {"succeeded", "failed", "cancelled"}) m_jobs_finished.Add({{"outcome", outcome}, {"reason", "exited"}});
+  for (const char* outcome : {"succeeded", "failed", "cancelled"})
+    m_jobs_finished.Add({{"outcome", outcome}, {"reason", "exited"}});
 }
 
 void WorkerMetrics::job_submitted(const std::string& source) { m_jobs_submitted.Add({{"source", source}}).Increment(); }
 void WorkerMetrics::job_rejected(const std::string& reason) { m_jobs_rejected.Add({{"reason", reason}}).Increment(); }
 
-void WorkerMetrics::job_finished(const std::string& outcome, const std::string& reason, std::chrono::duration<double> run_time) {
+void WorkerMetrics::job_finished(const std::string& outcome, const std::string& reason,
+                                 std::chrono::duration<double> run_time) {
   m_jobs_finished.Add({{"outcome", outcome}, {"reason", reason}}).Increment();
   m_job_duration.Add({{"outcome", outcome}}, JOB_BUCKETS).Observe(run_time.count());
 }
@@ -102,7 +136,8 @@ void WorkerMetrics::set_p2p(std::uint64_t peers, std::uint64_t gossip_in, std::u
   m_p2p_peers.Set(static_cast<double>(peers));
   const std::uint64_t now[5] = {gossip_in, gossip_out, gossip_rejected, bytes_in, bytes_out};
   prometheus::Counter* counters[5] = {&m_gossip.Add({{"direction", "in"}}), &m_gossip.Add({{"direction", "out"}}),
-                                      &m_gossip.Add({{"direction", "rejected"}}), &m_p2p_bytes.Add({{"direction", "in"}}),
+                                      &m_gossip.Add({{"direction", "rejected"}}),
+                                      &m_p2p_bytes.Add({{"direction", "in"}}),
                                       &m_p2p_bytes.Add({{"direction", "out"}})};
   for (int i = 0; i < 5; ++i) {
     if (now[i] > m_last[i]) counters[i]->Increment(static_cast<double>(now[i] - m_last[i]));

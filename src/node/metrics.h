@@ -28,7 +28,8 @@ class WorkerMetrics {
   void job_finished(const std::string& outcome, const std::string& reason, std::chrono::duration<double> run_time);
   void set_running(std::size_t n);
   void set_queued(std::size_t n);
-  void http_request(const std::string& method, const std::string& route, int status, std::chrono::duration<double> elapsed);
+  void http_request(const std::string& method, const std::string& route, int status,
+                    std::chrono::duration<double> elapsed);
   void set_gpus(const std::vector<compute::GpuDevice>& gpus);
   void set_engine_up(bool up);
   /// P2P figures from the network layer (cumulative counts; the counters advance by the difference).

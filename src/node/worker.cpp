@@ -22,15 +22,15 @@
 #include <thread>
 
 #include "api/http_server.h"
+#include "blockchain/chain_service.h"
 #include "compute/docker_executor.h"
 #include "compute/gpu.h"
+#include "network/worker_network.h"
 #include "node/blocking.h"
+#include "node/chain_bridge.h"
 #include "node/job_service.h"
 #include "node/metrics.h"
 #include "node/worker_api.h"
-#include "network/worker_network.h"
-#include "blockchain/chain_service.h"
-#include "node/chain_bridge.h"
 #include "storage/job_store.h"
 #include "utils/encoding.h"
 #include "utils/identity.h"
@@ -50,14 +50,16 @@ Result<std::string> load_or_create_token(const fs::path& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) == 0) {
     if ((st.st_mode & 077) != 0) {
-      return Error(Errc::permission_denied, "API token " + file.string() +
-                                                " is readable by group or others; fix it with: chmod 600 " + file.string());
+      return Error(
+          Errc::permission_denied,
+          "API token " + file.string() + " is readable by group or others; fix it with: chmod 600 " + file.string());
     }
     std::ifstream in(file);
     std::string token;
     std::getline(in, token);
     while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-    if (token.size() < 16) return Error(Errc::invalid_argument, "API token " + file.string() + " is shorter than 16 characters");
+    if (token.size() < 16)
+      return Error(Errc::invalid_argument, "API token " + file.string() + " is shorter than 16 characters");
     return token;
   }
   std::error_code ec;
@@ -138,7 +140,8 @@ struct Worker::Impl {
     metrics->set_gpus(snapshot);
     health.gpus = std::move(snapshot);
     struct statvfs vfs {};
-    if (::statvfs(config.node.data_dir.c_str(), &vfs) == 0) health.disk_free_bytes = std::uint64_t(vfs.f_bavail) * vfs.f_frsize;
+    if (::statvfs(config.node.data_dir.c_str(), &vfs) == 0)
+      health.disk_free_bytes = std::uint64_t(vfs.f_bavail) * vfs.f_frsize;
     auto counts = co_await run_blocking(pool, [this] { return store->counts(); });
     health.database_ok = counts.ok();
     health.database_detail = counts.ok() ? "ok (" + store->database().file().string() + ")" : counts.error().message;
@@ -152,7 +155,8 @@ struct Worker::Impl {
       auto started = co_await chain->start();
       if (started.ok()) {
         chain_started = true;
-        log->info("Starknet: connected to {} (account {})", config.blockchain.network, config.blockchain.account_address);
+        log->info("Starknet: connected to {} (account {})", config.blockchain.network,
+                  config.blockchain.account_address);
         net::co_spawn(io, bridge->run(), net::detached);
       } else {
         log->warn("Starknet: not started, retrying: {}", started.error().message);
@@ -168,8 +172,9 @@ struct Worker::Impl {
     if (stopping) return;
     stopping = true;
     health.stopping = true;
-    log->info("{}: stopping; new jobs are refused, running containers keep running and are reattached at the next start",
-              why);
+    log->info(
+        "{}: stopping; new jobs are refused, running containers keep running and are reattached at the next start",
+        why);
     if (jobs) jobs->begin_shutdown();
     if (http) http->stop();
     housekeeping.cancel();
@@ -252,7 +257,8 @@ Result<void> Worker::open() {
   gpu.utilization_threshold = c.gpu.utilization_threshold;
   gpu.library = c.gpu.library;
   w.gpus = std::make_unique<compute::GpuManager>(gpu);
-  if (c.gpu.enabled) w.log->info("GPUs: {} offered ({})", w.gpus->offered_count(), w.gpus->note().empty() ? "ok" : w.gpus->note());
+  if (c.gpu.enabled)
+    w.log->info("GPUs: {} offered ({})", w.gpus->offered_count(), w.gpus->note().empty() ? "ok" : w.gpus->note());
 
   w.metrics = std::make_unique<WorkerMetrics>(CIRO_VERSION, c.node.id);
 
@@ -277,7 +283,8 @@ Result<void> Worker::open() {
   jo.max_log_bytes = c.executor.max_log_size;
   jo.tmpfs_bytes = c.executor.tmpfs_size;
   jo.retention = c.executor.retention;
-  w.jobs = std::make_unique<JobService>(w.io.get_executor(), w.pool, jo, *w.store, *w.executor, *w.gpus, *w.key, *w.metrics);
+  w.jobs =
+      std::make_unique<JobService>(w.io.get_executor(), w.pool, jo, *w.store, *w.executor, *w.gpus, *w.key, *w.metrics);
 
   if (c.network.enabled) {
     network::WorkerNetworkOptions no;
@@ -316,14 +323,18 @@ Result<void> Worker::open() {
     WorkerMetrics* m = w.metrics.get();
     co.on_rpc_call = [m](const std::string& method, const std::string& outcome) { m->rpc_call(method, outcome); };
     if (!fs::exists(co.keystore_path)) {
-      return Error(Errc::not_found, "blockchain.keystore " + co.keystore_path +
-                                        " does not exist: create it with `ciro-worker keys new` (see docs/operations.md)");
+      return Error(Errc::not_found,
+                   "blockchain.keystore " + co.keystore_path +
+                       " does not exist: create it with `ciro-worker keys new` (see docs/operations.md)");
     }
     w.chain = std::make_unique<blockchain::ChainService>(w.io.get_executor(), co);
-    w.bridge = std::make_unique<ChainBridge>(w.io.get_executor(), w.pool, w.store->database(), *w.chain, c.blockchain.poll_interval);
+    w.bridge = std::make_unique<ChainBridge>(w.io.get_executor(), w.pool, w.store->database(), *w.chain,
+                                             c.blockchain.poll_interval);
     ChainBridge* bridge = w.bridge.get();
-    w.chain->on_job_assigned([bridge](blockchain::JobAssignedEvent ev) { bridge->job_assigned(blockchain::to_hex(ev.job_id.to_u256())); });
-    w.jobs->on_finished([bridge](const storage::JobRecord& r, const compute::JobSpec& spec) { bridge->job_finished(r, spec); });
+    w.chain->on_job_assigned(
+        [bridge](blockchain::JobAssignedEvent ev) { bridge->job_assigned(blockchain::to_hex(ev.job_id.to_u256())); });
+    w.jobs->on_finished(
+        [bridge](const storage::JobRecord& r, const compute::JobSpec& spec) { bridge->job_finished(r, spec); });
   }
 
   w.api_ctx.config = &w.config;
@@ -340,8 +351,9 @@ Result<void> Worker::open() {
   w.api_ctx.started_at = std::chrono::steady_clock::now();
   add_worker_routes(w.router, &w.api_ctx);
   WorkerMetrics* metrics = w.metrics.get();
-  w.router.set_observer([metrics](const std::string& method, const std::string& route, int status,
-                                  std::chrono::duration<double> elapsed) { metrics->http_request(method, route, status, elapsed); });
+  w.router.set_observer(
+      [metrics](const std::string& method, const std::string& route, int status,
+                std::chrono::duration<double> elapsed) { metrics->http_request(method, route, status, elapsed); });
 
   api::HttpServerOptions ho;
   ho.bind_address = c.node.bind_address;
@@ -351,8 +363,8 @@ Result<void> Worker::open() {
   WorkerApiContext* api_ctx = &w.api_ctx;
   ho.precheck = [api_ctx](const api::HttpRequest& head) { return precheck_request(api_ctx, head); };
   api::Router* router = &w.router;
-  w.http = std::make_unique<api::HttpServer>(w.io.get_executor(), ho,
-                                             [router](api::HttpRequest req) { return router->dispatch(std::move(req)); });
+  w.http = std::make_unique<api::HttpServer>(
+      w.io.get_executor(), ho, [router](api::HttpRequest req) { return router->dispatch(std::move(req)); });
   CIRO_TRY_VOID(w.http->start());
   // data_dir/api.addr: the address actually bound (useful with port 0), for ciroctl and scripts.
   {
@@ -378,7 +390,8 @@ int Worker::run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (w.stopping) {
         auto deadline = std::chrono::steady_clock::now() + w.config.node.shutdown_timeout;
-        while (!done.load() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        while (!done.load() && std::chrono::steady_clock::now() < deadline)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (!done.load()) {
           w.log->error("shutdown took longer than {} ms; exiting now", w.config.node.shutdown_timeout.count());
           std::_Exit(1);

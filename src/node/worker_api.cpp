@@ -10,12 +10,12 @@
 
 #include <fstream>
 
+#include "blockchain/chain_service.h"
 #include "compute/manifest.h"
 #include "compute/verify.h"
+#include "network/worker_network.h"
 #include "node/job_service.h"
 #include "node/metrics.h"
-#include "network/worker_network.h"
-#include "blockchain/chain_service.h"
 #include "utils/encoding.h"
 #include "utils/units.h"
 
@@ -63,8 +63,9 @@ json job_json(const storage::JobRecord& j) {
 }
 
 bool valid_job_id(const std::string& id) {
-  return !id.empty() && id.size() <= 64 &&
-         std::all_of(id.begin(), id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)); });
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c));
+  });
 }
 
 HttpResponse unknown_job(const std::string& id) {
@@ -80,9 +81,10 @@ bool authorized(const WorkerApiContext* ctx, const HttpRequest& req) {
 }
 
 HttpResponse unauthorized() {
-  auto r = api::error_response(401, "unauthorized",
-                               "missing or wrong bearer token: send 'Authorization: Bearer <token>' with the token from "
-                               "the node's api.token file");
+  auto r =
+      api::error_response(401, "unauthorized",
+                          "missing or wrong bearer token: send 'Authorization: Bearer <token>' with the token from "
+                          "the node's api.token file");
   r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ciro\"");
   return r;
 }
@@ -123,7 +125,8 @@ awaitable<HttpResponse> list_jobs(WorkerApiContext* ctx, HttpRequest req) {
   if (auto it = req.query.find("state"); it != req.query.end() && !it->second.empty()) {
     state = storage::job_state_from_name(it->second);
     if (!state) {
-      co_return api::error_response(400, "invalid_query", "state must be queued, running, succeeded, failed or cancelled", "state");
+      co_return api::error_response(400, "invalid_query",
+                                    "state must be queued, running, succeeded, failed or cancelled", "state");
     }
   }
   std::size_t limit = 50;
@@ -224,7 +227,8 @@ awaitable<HttpResponse> job_logs(WorkerApiContext* ctx, HttpRequest req) {
   f->id = id;
   if (stream == "stdout" || stream == "all") f->files.push_back(dir / compute::STDOUT_FILE);
   if (stream == "stderr" || stream == "all") f->files.push_back(dir / compute::STDERR_FILE);
-  if (f->files.empty()) co_return api::error_response(400, "invalid_query", "stream must be stdout, stderr or all", "stream");
+  if (f->files.empty())
+    co_return api::error_response(400, "invalid_query", "stream must be stdout, stderr or all", "stream");
   f->offsets.assign(f->files.size(), 0);
   std::string follow = req.query.count("follow") ? req.query["follow"] : "false";
   if (follow != "true" && follow != "false" && follow != "1" && follow != "0") {
@@ -245,8 +249,9 @@ awaitable<HttpResponse> finished_job_file(WorkerApiContext* ctx, const std::stri
   if (!j.ok()) co_return api::error_response(500, "storage_error", j.error().message);
   if (!j->has_value()) co_return unknown_job(id);
   if (!storage::is_terminal((*j)->state)) {
-    co_return api::error_response(409, "job_not_finished",
-                                  std::string("job ") + id + " is " + storage::job_state_name((*j)->state) + "; the result exists once it ends");
+    co_return api::error_response(
+        409, "job_not_finished",
+        std::string("job ") + id + " is " + storage::job_state_name((*j)->state) + "; the result exists once it ends");
   }
   HttpResponse r;
   r.content_type = content_type;
@@ -267,7 +272,8 @@ awaitable<HttpResponse> job_output(WorkerApiContext* ctx, HttpRequest req) {
   const std::string path = req.params["path"];
   if (!valid_job_id(id)) co_return unknown_job(id);
   if (!compute::is_safe_relative_path(path)) {
-    co_return api::error_response(400, "invalid_path", "output path '" + path + "' must be relative, without '..' or '.'", "path");
+    co_return api::error_response(400, "invalid_path",
+                                  "output path '" + path + "' must be relative, without '..' or '.'", "path");
   }
   auto j = co_await ctx->jobs->get(id);
   if (!j.ok()) co_return api::error_response(500, "storage_error", j.error().message);
@@ -320,23 +326,30 @@ awaitable<HttpResponse> node_info(WorkerApiContext* ctx, HttpRequest) {
       {"peer_id", ctx->key->peer_id()},
       {"public_key", utils::to_hex(ctx->key->public_key())},
       {"version", ctx->version},
-      {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx->started_at).count()},
-      {"engine", {{"ok", h.engine_ok}, {"version", h.engine.version}, {"api_version", h.engine.api_version}, {"detail", h.engine_detail}}},
+      {"uptime_s",
+       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx->started_at).count()},
+      {"engine",
+       {{"ok", h.engine_ok},
+        {"version", h.engine.version},
+        {"api_version", h.engine.api_version},
+        {"detail", h.engine_detail}}},
       {"gpus", gpus_json(h.gpus)},
       {"gpu_note", ctx->gpus->note()},
-      {"slots", {{"max_concurrent", c.executor.max_concurrent_jobs},
-                 {"running", ctx->jobs->running_count()},
-                 {"queued", ctx->jobs->queued_count()},
-                 {"max_queued", c.executor.max_queued_jobs}}},
-      {"limits", {{"max_cpus", c.executor.max_cpus},
-                  {"max_memory_bytes", c.executor.max_memory},
-                  {"max_pids", c.executor.max_pids},
-                  {"max_timeout_ms", c.executor.max_timeout.count()},
-                  {"max_output_bytes", c.executor.max_output_size},
-                  {"max_input_bytes", c.executor.max_input_size},
-                  {"max_gpus_per_job", c.executor.max_gpus_per_job},
-                  {"allow_network", c.executor.allow_network},
-                  {"default_image", c.executor.default_image}}},
+      {"slots",
+       {{"max_concurrent", c.executor.max_concurrent_jobs},
+        {"running", ctx->jobs->running_count()},
+        {"queued", ctx->jobs->queued_count()},
+        {"max_queued", c.executor.max_queued_jobs}}},
+      {"limits",
+       {{"max_cpus", c.executor.max_cpus},
+        {"max_memory_bytes", c.executor.max_memory},
+        {"max_pids", c.executor.max_pids},
+        {"max_timeout_ms", c.executor.max_timeout.count()},
+        {"max_output_bytes", c.executor.max_output_size},
+        {"max_input_bytes", c.executor.max_input_size},
+        {"max_gpus_per_job", c.executor.max_gpus_per_job},
+        {"allow_network", c.executor.allow_network},
+        {"default_image", c.executor.default_image}}},
   };
   json p2p = {{"enabled", ctx->network != nullptr}};
   if (ctx->network) {
@@ -351,10 +364,16 @@ awaitable<HttpResponse> node_info(WorkerApiContext* ctx, HttpRequest) {
   json chain = {{"enabled", ctx->chain != nullptr}};
   if (ctx->chain) {
     auto st = ctx->chain->status();
-    chain.update({{"running", st.running}, {"registered", st.registered}, {"spec_version", st.spec_version},
-                  {"account_address", st.account_address}, {"cursor_block", st.cursor_block}, {"reorgs", st.reorgs},
-                  {"heartbeats_sent", st.heartbeats_sent}, {"results_submitted", st.results_submitted},
-                  {"jobs_assigned", st.jobs_assigned}, {"open_transactions", st.open_transactions},
+    chain.update({{"running", st.running},
+                  {"registered", st.registered},
+                  {"spec_version", st.spec_version},
+                  {"account_address", st.account_address},
+                  {"cursor_block", st.cursor_block},
+                  {"reorgs", st.reorgs},
+                  {"heartbeats_sent", st.heartbeats_sent},
+                  {"results_submitted", st.results_submitted},
+                  {"jobs_assigned", st.jobs_assigned},
+                  {"open_transactions", st.open_transactions},
                   {"last_error", st.last_error}});
   }
   body["chain"] = chain;
@@ -367,7 +386,10 @@ awaitable<HttpResponse> peers(WorkerApiContext* ctx, HttpRequest) {
   }
   json out = json::array();
   for (const auto& p : ctx->network->peers()) {
-    out.push_back({{"peer_id", p.peer_id}, {"addrs", p.addrs}, {"protocols", p.protocols}, {"agent", p.agent},
+    out.push_back({{"peer_id", p.peer_id},
+                   {"addrs", p.addrs},
+                   {"protocols", p.protocols},
+                   {"agent", p.agent},
                    {"connected", p.connected}});
   }
   co_return api::json_response(200, to_text(json{{"peers", out}}));
@@ -379,14 +401,18 @@ awaitable<HttpResponse> health(WorkerApiContext* ctx, HttpRequest) {
   json checks;
   std::string overall = "ok";
   auto worsen = [&](const std::string& s) {
-    if (s == "unhealthy") overall = "unhealthy";
-    else if (s == "degraded" && overall == "ok") overall = "degraded";
+    if (s == "unhealthy")
+      overall = "unhealthy";
+    else if (s == "degraded" && overall == "ok")
+      overall = "degraded";
   };
   std::string engine_status = !h.checked ? "degraded" : h.engine_ok ? "ok" : "unhealthy";
-  checks["engine"] = {{"status", engine_status},
-                      {"detail", h.checked ? (h.engine_ok ? "engine " + h.engine.version + " (API " + h.engine.api_version + ") at " + c.executor.engine_socket
-                                                           : h.engine_detail)
-                                           : "not checked yet"}};
+  checks["engine"] = {
+      {"status", engine_status},
+      {"detail", h.checked ? (h.engine_ok ? "engine " + h.engine.version + " (API " + h.engine.api_version + ") at " +
+                                                c.executor.engine_socket
+                                          : h.engine_detail)
+                           : "not checked yet"}};
   worsen(engine_status);
   checks["database"] = {{"status", h.database_ok ? "ok" : "unhealthy"}, {"detail", h.database_detail}};
   worsen(h.database_ok ? "ok" : "unhealthy");
@@ -403,12 +429,15 @@ awaitable<HttpResponse> health(WorkerApiContext* ctx, HttpRequest) {
   checks["gpu"] = {{"status", gpu_status}, {"detail", gpu_detail}, {"count", ctx->gpus->offered_count()}};
   worsen(gpu_status);
   std::string disk_status = !h.checked || h.disk_free_bytes >= (1ull << 30) ? "ok" : "degraded";
-  checks["disk"] = {{"status", disk_status}, {"free_bytes", h.disk_free_bytes},
+  checks["disk"] = {{"status", disk_status},
+                    {"free_bytes", h.disk_free_bytes},
                     {"detail", utils::format_size(h.disk_free_bytes) + " free in " + c.node.data_dir.string()}};
   worsen(disk_status);
   std::string jobs_status = h.reconciled ? (h.stopping ? "degraded" : "ok") : "degraded";
   checks["jobs"] = {{"status", jobs_status},
-                    {"detail", h.stopping ? "shutting down" : h.reconciled ? "accepting jobs" : "not accepting jobs yet: " + h.reconcile_detail},
+                    {"detail", h.stopping     ? "shutting down"
+                               : h.reconciled ? "accepting jobs"
+                                              : "not accepting jobs yet: " + h.reconcile_detail},
                     {"running", ctx->jobs->running_count()},
                     {"queued", ctx->jobs->queued_count()}};
   worsen(jobs_status);
@@ -425,9 +454,10 @@ awaitable<HttpResponse> health(WorkerApiContext* ctx, HttpRequest) {
   if (ctx->chain) {
     auto st = ctx->chain->status();
     std::string chain_status = st.running ? "ok" : "degraded";
-    checks["chain"] = {{"status", chain_status},
-                       {"detail", st.running ? "following " + c.blockchain.network + " at block " + std::to_string(st.cursor_block)
-                                             : "not connected: " + (st.last_error.empty() ? std::string("starting") : st.last_error)}};
+    checks["chain"] = {
+        {"status", chain_status},
+        {"detail", st.running ? "following " + c.blockchain.network + " at block " + std::to_string(st.cursor_block)
+                              : "not connected: " + (st.last_error.empty() ? std::string("starting") : st.last_error)}};
     worsen(chain_status);
   }
   json body = {{"status", overall}, {"checks", checks}, {"version", ctx->version}, {"node_id", c.node.id}};
@@ -440,10 +470,13 @@ awaitable<HttpResponse> live(WorkerApiContext*, HttpRequest) {
 
 awaitable<HttpResponse> ready(WorkerApiContext* ctx, HttpRequest) {
   const auto& h = *ctx->health;
-  if (h.reconciled && !h.stopping && h.engine_ok && h.database_ok) co_return api::json_response(200, R"({"status":"ready"})");
+  if (h.reconciled && !h.stopping && h.engine_ok && h.database_ok)
+    co_return api::json_response(200, R"({"status":"ready"})");
   json body = {{"status", "not_ready"},
-               {"detail", h.stopping ? "shutting down" : !h.reconciled ? "starting: " + h.reconcile_detail
-                                                      : !h.engine_ok ? "engine: " + h.engine_detail : "database: " + h.database_detail}};
+               {"detail", h.stopping      ? "shutting down"
+                          : !h.reconciled ? "starting: " + h.reconcile_detail
+                          : !h.engine_ok  ? "engine: " + h.engine_detail
+                                          : "database: " + h.database_detail}};
   co_return api::json_response(503, to_text(body));
 }
 

@@ -27,7 +27,7 @@ namespace ciro::node {
 
 /// What the periodic checks last saw; read by /health and /api/v1/node.
 struct HealthSnapshot {
-  bool checked = false;          ///< at least one check ran
+  bool checked = false;  ///< at least one check ran
   bool engine_ok = false;
   std::string engine_detail;
   compute::EngineInfo engine;
@@ -35,7 +35,7 @@ struct HealthSnapshot {
   std::string database_detail = "open";
   std::vector<compute::GpuDevice> gpus;
   std::uint64_t disk_free_bytes = 0;
-  bool reconciled = false;       ///< JobService::start() succeeded
+  bool reconciled = false;  ///< JobService::start() succeeded
   std::string reconcile_detail = "not yet";
   bool stopping = false;
 };

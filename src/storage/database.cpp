@@ -4,12 +4,16 @@
 
 namespace ciro::storage {
 
-std::int64_t Row::integer(int col) const { return m_values.at(col).kind == SqlValue::Kind::integer ? m_values[col].i : 0; }
+std::int64_t Row::integer(int col) const {
+  return m_values.at(col).kind == SqlValue::Kind::integer ? m_values[col].i : 0;
+}
 double Row::real(int col) const {
   const auto& v = m_values.at(col);
   return v.kind == SqlValue::Kind::real ? v.d : v.kind == SqlValue::Kind::integer ? static_cast<double>(v.i) : 0.0;
 }
-std::string Row::text(int col) const { return m_values.at(col).kind == SqlValue::Kind::text ? m_values[col].s : std::string(); }
+std::string Row::text(int col) const {
+  return m_values.at(col).kind == SqlValue::Kind::text ? m_values[col].s : std::string();
+}
 bool Row::is_null(int col) const { return m_values.at(col).kind == SqlValue::Kind::null; }
 
 Database::~Database() {
@@ -26,10 +30,12 @@ Result<void> Database::exec_plain(const std::string& sql) {
   return {};
 }
 
-Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& file, const std::vector<Migration>& migrations) {
+Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& file,
+                                                 const std::vector<Migration>& migrations) {
   std::unique_ptr<Database> db(new Database());
   db->m_file = file;
-  int rc = sqlite3_open_v2(file.c_str(), &db->m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc = sqlite3_open_v2(file.c_str(), &db->m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
   if (rc != SQLITE_OK) {
     return Error(Errc::io, "cannot open database " + file.string() + ": " + sqlite3_errstr(rc));
   }
@@ -39,29 +45,32 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& fi
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     CIRO_TRY_VOID(db->exec_plain(pragma));
   }
-  CIRO_TRY_VOID(db->exec_plain(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-      "applied_at INTEGER NOT NULL)"));
+  CIRO_TRY_VOID(
+      db->exec_plain("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                     "applied_at INTEGER NOT NULL)"));
   CIRO_TRY(auto rows, db->query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   db->m_version = static_cast<int>(rows.at(0).integer(0));
   for (const auto& m : migrations) {
     if (m.version <= db->m_version) continue;
     auto r = db->transaction([&]() -> Result<void> {
       CIRO_TRY_VOID(db->exec_plain(m.sql));
-      auto recorded = db->exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, strftime('%s','now'))",
-                               {m.version, m.name});
+      auto recorded =
+          db->exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, strftime('%s','now'))",
+                   {m.version, m.name});
       if (!recorded.ok()) return std::move(recorded).error();
       return {};
     });
     if (!r.ok()) {
-      return Error(Errc::io, "migration " + std::to_string(m.version) + " (" + m.name + ") failed: " + r.error().message);
+      return Error(Errc::io,
+                   "migration " + std::to_string(m.version) + " (" + m.name + ") failed: " + r.error().message);
     }
     db->m_version = m.version;
   }
   return db;
 }
 
-Result<std::vector<Row>> Database::run(std::string_view sql, const std::vector<SqlValue>& params, std::int64_t* changes) {
+Result<std::vector<Row>> Database::run(std::string_view sql, const std::vector<SqlValue>& params,
+                                       std::int64_t* changes) {
   std::lock_guard lock(m_mutex);
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(m_db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
@@ -70,9 +79,15 @@ Result<std::vector<Row>> Database::run(std::string_view sql, const std::vector<S
     const auto& p = params[i];
     int idx = static_cast<int>(i + 1);
     switch (p.kind) {
-      case SqlValue::Kind::null: sqlite3_bind_null(stmt, idx); break;
-      case SqlValue::Kind::integer: sqlite3_bind_int64(stmt, idx, p.i); break;
-      case SqlValue::Kind::real: sqlite3_bind_double(stmt, idx, p.d); break;
+      case SqlValue::Kind::null:
+        sqlite3_bind_null(stmt, idx);
+        break;
+      case SqlValue::Kind::integer:
+        sqlite3_bind_int64(stmt, idx, p.i);
+        break;
+      case SqlValue::Kind::real:
+        sqlite3_bind_double(stmt, idx, p.d);
+        break;
       case SqlValue::Kind::text:
         sqlite3_bind_text(stmt, idx, p.s.data(), static_cast<int>(p.s.size()), SQLITE_TRANSIENT);
         break;
@@ -85,15 +100,21 @@ Result<std::vector<Row>> Database::run(std::string_view sql, const std::vector<S
     row.m_values.resize(n);
     for (int c = 0; c < n; ++c) {
       switch (sqlite3_column_type(stmt, c)) {
-        case SQLITE_INTEGER: row.m_values[c] = SqlValue(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c))); break;
-        case SQLITE_FLOAT: row.m_values[c] = SqlValue(sqlite3_column_double(stmt, c)); break;
+        case SQLITE_INTEGER:
+          row.m_values[c] = SqlValue(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c)));
+          break;
+        case SQLITE_FLOAT:
+          row.m_values[c] = SqlValue(sqlite3_column_double(stmt, c));
+          break;
         case SQLITE_TEXT:
         case SQLITE_BLOB: {
           const auto* txt = static_cast<const char*>(sqlite3_column_blob(stmt, c));
-          row.m_values[c] = SqlValue(std::string(txt ? txt : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
+          row.m_values[c] =
+              SqlValue(std::string(txt ? txt : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
     rows.push_back(std::move(row));

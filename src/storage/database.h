@@ -35,12 +35,12 @@ struct SqlValue {
   std::string s;
   static SqlValue null() { return {}; }
   SqlValue() = default;
-  SqlValue(std::int64_t v) : kind(Kind::integer), i(v) {}  // NOLINT
-  SqlValue(int v) : kind(Kind::integer), i(v) {}           // NOLINT
-  SqlValue(double v) : kind(Kind::real), d(v) {}           // NOLINT
+  SqlValue(std::int64_t v) : kind(Kind::integer), i(v) {}         // NOLINT
+  SqlValue(int v) : kind(Kind::integer), i(v) {}                  // NOLINT
+  SqlValue(double v) : kind(Kind::real), d(v) {}                  // NOLINT
   SqlValue(std::string v) : kind(Kind::text), s(std::move(v)) {}  // NOLINT
-  SqlValue(const char* v) : kind(Kind::text), s(v) {}      // NOLINT
-  SqlValue(std::string_view v) : kind(Kind::text), s(v) {}  // NOLINT
+  SqlValue(const char* v) : kind(Kind::text), s(v) {}             // NOLINT
+  SqlValue(std::string_view v) : kind(Kind::text), s(v) {}        // NOLINT
 };
 
 /// A row read back: columns by index; text columns that were NULL read as "".
@@ -60,7 +60,8 @@ class Database {
  public:
   /// Opens (creating) the file, sets WAL + synchronous=FULL + foreign keys + busy timeout, and
   /// applies the migrations not yet applied. Errors name the file and the failing step.
-  static Result<std::unique_ptr<Database>> open(const std::filesystem::path& file, const std::vector<Migration>& migrations);
+  static Result<std::unique_ptr<Database>> open(const std::filesystem::path& file,
+                                                const std::vector<Migration>& migrations);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

@@ -4,11 +4,16 @@ namespace ciro::storage {
 
 const char* job_state_name(JobState s) noexcept {
   switch (s) {
-    case JobState::queued: return "queued";
-    case JobState::running: return "running";
-    case JobState::succeeded: return "succeeded";
-    case JobState::failed: return "failed";
-    case JobState::cancelled: return "cancelled";
+    case JobState::queued:
+      return "queued";
+    case JobState::running:
+      return "running";
+    case JobState::succeeded:
+      return "succeeded";
+    case JobState::failed:
+      return "failed";
+    case JobState::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -112,7 +117,8 @@ Result<std::optional<JobRecord>> SqliteJobStore::get(const std::string& id) {
   return std::optional<JobRecord>(from_row(rows[0]));
 }
 
-Result<JobPage> SqliteJobStore::list(std::optional<JobState> state, std::size_t limit, std::optional<std::int64_t> after) {
+Result<JobPage> SqliteJobStore::list(std::optional<JobState> state, std::size_t limit,
+                                     std::optional<std::int64_t> after) {
   std::string sql = std::string("SELECT ") + COLUMNS + " FROM jobs WHERE seq < ?";
   std::vector<SqlValue> params = {after.value_or(INT64_MAX)};
   if (state) {
@@ -143,8 +149,8 @@ Result<std::vector<JobRecord>> SqliteJobStore::in_states(const std::vector<JobSt
   return out;
 }
 
-Result<void> SqliteJobStore::mark_running(const std::string& id, const std::string& container_id, std::int64_t started_at_ms,
-                                          const std::string& gpu_ids) {
+Result<void> SqliteJobStore::mark_running(const std::string& id, const std::string& container_id,
+                                          std::int64_t started_at_ms, const std::string& gpu_ids) {
   CIRO_TRY(auto n, m_db->exec("UPDATE jobs SET state = 'running', container_id = ?, started_at_ms = ?, gpu_ids = ? "
                               "WHERE id = ? AND state IN ('queued', 'running')",
                               {container_id, started_at_ms, gpu_ids, id}));
@@ -153,11 +159,12 @@ Result<void> SqliteJobStore::mark_running(const std::string& id, const std::stri
 }
 
 Result<void> SqliteJobStore::finish(const JobRecord& j) {
-  CIRO_TRY(auto n, m_db->exec("UPDATE jobs SET state = ?, finished_at_ms = ?, started_at_ms = ?, container_id = ?, reason = ?, "
-                              "exit_code = ?, detail = ?, manifest_json = ?, manifest_sha256 = ?, signature_json = ? "
-                              "WHERE id = ? AND state IN ('queued', 'running')",
-                              {job_state_name(j.state), j.finished_at_ms, j.started_at_ms, j.container_id, j.reason,
-                               j.exit_code, j.detail, j.manifest_json, j.manifest_sha256, j.signature_json, j.id}));
+  CIRO_TRY(auto n,
+           m_db->exec("UPDATE jobs SET state = ?, finished_at_ms = ?, started_at_ms = ?, container_id = ?, reason = ?, "
+                      "exit_code = ?, detail = ?, manifest_json = ?, manifest_sha256 = ?, signature_json = ? "
+                      "WHERE id = ? AND state IN ('queued', 'running')",
+                      {job_state_name(j.state), j.finished_at_ms, j.started_at_ms, j.container_id, j.reason,
+                       j.exit_code, j.detail, j.manifest_json, j.manifest_sha256, j.signature_json, j.id}));
   if (n == 0) return Error(Errc::conflict, "job " + j.id + " is already finished");
   return {};
 }

@@ -18,26 +18,28 @@ namespace ciro::storage {
 enum class JobState { queued, running, succeeded, failed, cancelled };
 const char* job_state_name(JobState s) noexcept;
 std::optional<JobState> job_state_from_name(std::string_view name) noexcept;
-inline bool is_terminal(JobState s) { return s == JobState::succeeded || s == JobState::failed || s == JobState::cancelled; }
+inline bool is_terminal(JobState s) {
+  return s == JobState::succeeded || s == JobState::failed || s == JobState::cancelled;
+}
 
 struct JobRecord {
   std::string id;
-  std::int64_t seq = 0;               ///< insertion order; the paging cursor
+  std::int64_t seq = 0;  ///< insertion order; the paging cursor
   JobState state = JobState::queued;
-  std::string spec_json;              ///< the validated spec, canonical JSON
+  std::string spec_json;  ///< the validated spec, canonical JSON
   std::string spec_sha256;
-  std::string source = "api";         ///< api | p2p | chain
+  std::string source = "api";  ///< api | p2p | chain
   std::int64_t submitted_at_ms = 0;
-  std::int64_t started_at_ms = 0;     ///< 0 = not started
-  std::int64_t finished_at_ms = 0;    ///< 0 = not finished
+  std::int64_t started_at_ms = 0;   ///< 0 = not started
+  std::int64_t finished_at_ms = 0;  ///< 0 = not finished
   std::string container_id;
-  std::string gpu_ids;                ///< comma-separated device ids given to the container
-  std::string reason;                 ///< exited | timeout | out_of_memory | cancelled | engine_error | node_restarted
+  std::string gpu_ids;  ///< comma-separated device ids given to the container
+  std::string reason;   ///< exited | timeout | out_of_memory | cancelled | engine_error | node_restarted
   int exit_code = -1;
   std::string detail;
-  std::string manifest_json;          ///< canonical manifest ("" until finished)
+  std::string manifest_json;  ///< canonical manifest ("" until finished)
   std::string manifest_sha256;
-  std::string signature_json;         ///< manifest.sig.json contents
+  std::string signature_json;  ///< manifest.sig.json contents
   bool cancel_requested = false;
 };
 

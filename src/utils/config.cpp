@@ -184,7 +184,8 @@ Result<void> check_felt_hex(const std::string& s) {
   if (s.empty()) return {};
   bool ok = s.size() > 2 && s.size() <= 66 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
             std::all_of(s.begin() + 2, s.end(), ::isxdigit);
-  if (!ok) return Error(Errc::invalid_argument, "'" + s + "' is not a hex felt: expected 0x followed by 1 to 64 hex digits");
+  if (!ok)
+    return Error(Errc::invalid_argument, "'" + s + "' is not a hex felt: expected 0x followed by 1 to 64 hex digits");
   return {};
 }
 
@@ -203,14 +204,16 @@ Result<void> check_url(const std::string& s) {
 }
 
 Result<void> check_node_id(const std::string& s) {
-  if (s.empty() || s.size() > 64 ||
-      !std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; })) {
+  if (s.empty() || s.size() > 64 || !std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      })) {
     return Error(Errc::invalid_argument, "'" + s + "' is not a node id: 1-64 letters, digits, '-', '_' or '.'");
   }
   return {};
 }
 
-#define FIELD(path) [](Config& c) -> auto& { return c.path; }
+#define FIELD(path) \
+  [](Config & c) -> auto& { return c.path; }
 
 const std::vector<KeySpec>& registry() {
   using namespace std::chrono_literals;
@@ -219,7 +222,8 @@ const std::vector<KeySpec>& registry() {
       {"node", "id", "string (letters, digits, - _ .)", "node name; labels containers and appears in the API", false,
        set_string(FIELD(node.id), check_node_id), [](const Config& c) { return quote(c.node.id); }},
       {"node", "bind_address", "host:port", "HTTP API address (port 0 = any free port)", false,
-       set_string(FIELD(node.bind_address), check_host_port), [](const Config& c) { return quote(c.node.bind_address); }},
+       set_string(FIELD(node.bind_address), check_host_port),
+       [](const Config& c) { return quote(c.node.bind_address); }},
       {"node", "data_dir", "path", "database, node key, API token and job files", false,
        [](Config& c, const toml::node& n) -> Result<void> {
          if (!n.is_string() || n.value<std::string>()->empty()) return type_error("a non-empty path string");
@@ -283,7 +287,8 @@ const std::vector<KeySpec>& registry() {
        set_string_list(FIELD(network.bootstrap_peers),
                        [](const std::string& s) -> Result<void> {
                          if (s.empty() || s[0] != '/') {
-                           return Error(Errc::invalid_argument, "'" + s + "' is not a multiaddr (e.g. /ip4/1.2.3.4/tcp/9000/p2p/12D3KooW...)");
+                           return Error(Errc::invalid_argument,
+                                        "'" + s + "' is not a multiaddr (e.g. /ip4/1.2.3.4/tcp/9000/p2p/12D3KooW...)");
                          }
                          return {};
                        }),
@@ -296,7 +301,9 @@ const std::vector<KeySpec>& registry() {
        [](const Config& c) { return std::string(c.blockchain.enabled ? "true" : "false"); }},
       {"blockchain", "network", "mainnet | sepolia | testnet | devnet", "Starknet network", false,
        set_string(FIELD(blockchain.network),
-                  [](const std::string& v) { return one_of(v, {"mainnet", "sepolia", "testnet", "devnet"}); }),
+                  [](const std::string& v) {
+                    return one_of(v, {"mainnet", "sepolia", "testnet", "devnet"});
+                  }),
        [](const Config& c) { return quote(c.blockchain.network); }},
       {"blockchain", "rpc_url", "URL or array of URLs", "JSON-RPC endpoints, tried in order", true,
        set_string_list(FIELD(blockchain.rpc_url), check_url),
@@ -343,9 +350,11 @@ const std::vector<KeySpec>& registry() {
        set_size(FIELD(executor.max_memory), 4ull << 20, 1ull << 40),
        [](const Config& c) { return quote(format_size(c.executor.max_memory)); }},
       {"executor", "default_cpus", "number 0.01..1024", "CPU limit of a job that names none", false,
-       set_double(FIELD(executor.default_cpus), 0.01, 1024), [](const Config& c) { return show_double(c.executor.default_cpus); }},
+       set_double(FIELD(executor.default_cpus), 0.01, 1024),
+       [](const Config& c) { return show_double(c.executor.default_cpus); }},
       {"executor", "max_cpus", "number 0.01..1024", "largest CPU limit a job may ask for", false,
-       set_double(FIELD(executor.max_cpus), 0.01, 1024), [](const Config& c) { return show_double(c.executor.max_cpus); }},
+       set_double(FIELD(executor.max_cpus), 0.01, 1024),
+       [](const Config& c) { return show_double(c.executor.max_cpus); }},
       {"executor", "default_pids", "integer 8..1000000", "process limit of a job that names none", false,
        set_int<std::int64_t>(FIELD(executor.default_pids), 8, 1000000),
        [](const Config& c) { return std::to_string(c.executor.default_pids); }},
@@ -395,7 +404,10 @@ const std::vector<KeySpec>& registry() {
       {"log", "level", "level or \"level,subsystem=level,...\"", "log levels (CIRO_LOG / RUST_LOG override)", false,
        set_string(FIELD(log.level)), [](const Config& c) { return quote(c.log.level); }},
       {"log", "format", "text | json", "log line format", false,
-       set_string(FIELD(log.format), [](const std::string& v) { return one_of(v, {"text", "json"}); }),
+       set_string(FIELD(log.format),
+                  [](const std::string& v) {
+                    return one_of(v, {"text", "json"});
+                  }),
        [](const Config& c) { return quote(c.log.format); }},
   };
   return keys;
@@ -433,9 +445,7 @@ Result<void> apply_text(Config& c, const KeySpec& k, const std::string& text, co
   return {};
 }
 
-std::string line_of(const toml::node& n) {
-  return std::to_string(n.source().begin.line);
-}
+std::string line_of(const toml::node& n) { return std::to_string(n.source().begin.line); }
 
 // Post-parse checks that involve several keys.
 Result<void> validate(const Config& c, const std::string& where) {
@@ -491,7 +501,8 @@ Result<Config> load_config(const ConfigSources& sources) {
         const std::string key(key_name.str());
         const KeySpec* k = find_key(section, key);
         if (k == nullptr) {
-          c.warnings.push_back(path.string() + ":" + line_of(value) + ": unknown key " + section + "." + key + " (ignored)");
+          c.warnings.push_back(path.string() + ":" + line_of(value) + ": unknown key " + section + "." + key +
+                               " (ignored)");
           continue;
         }
         auto r = k->set(c, value);
@@ -518,7 +529,8 @@ Result<Config> load_config(const ConfigSources& sources) {
   // CIRO_LOG wins over RUST_LOG, which is accepted for the original's users.
   if (auto it = sources.environment.find("CIRO_LOG"); it != sources.environment.end() && !it->second.empty()) {
     c.log.level = it->second;
-  } else if (auto it2 = sources.environment.find("RUST_LOG"); it2 != sources.environment.end() && !it2->second.empty()) {
+  } else if (auto it2 = sources.environment.find("RUST_LOG");
+             it2 != sources.environment.end() && !it2->second.empty()) {
     c.log.level = it2->second;
   }
   // 3. flags

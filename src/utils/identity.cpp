@@ -51,15 +51,16 @@ Result<NodeKey> NodeKey::load(const fs::path& key_file) {
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    return Error(Errc::permission_denied,
-                 "node key " + key_file.string() + " has mode " + mode +
-                     " and is readable by group or others; fix it with: chmod 600 " + key_file.string());
+    return Error(Errc::permission_denied, "node key " + key_file.string() + " has mode " + mode +
+                                              " and is readable by group or others; fix it with: chmod 600 " +
+                                              key_file.string());
   }
   std::ifstream in(key_file);
   std::string line;
   std::getline(in, line);
   if (line.rfind(KEY_PREFIX, 0) != 0) {
-    return Error(Errc::invalid_argument, "node key " + key_file.string() + ": expected a line 'ed25519:<64 hex digits>'");
+    return Error(Errc::invalid_argument,
+                 "node key " + key_file.string() + ": expected a line 'ed25519:<64 hex digits>'");
   }
   auto seed = from_hex(std::string_view(line).substr(KEY_PREFIX.size()));
   if (!seed || seed->size() != 32) {

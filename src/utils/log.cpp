@@ -54,11 +54,21 @@ class JsonFormatter final : public spdlog::formatter {
   static void escape(spdlog::memory_buf_t& d, std::string_view s) {
     for (char c : s) {
       switch (c) {
-        case '"': append(d, "\\\""); break;
-        case '\\': append(d, "\\\\"); break;
-        case '\n': append(d, "\\n"); break;
-        case '\r': append(d, "\\r"); break;
-        case '\t': append(d, "\\t"); break;
+        case '"':
+          append(d, "\\\"");
+          break;
+        case '\\':
+          append(d, "\\\\");
+          break;
+        case '\n':
+          append(d, "\\n");
+          break;
+        case '\r':
+          append(d, "\\r");
+          break;
+        case '\t':
+          append(d, "\\t");
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             char buf[8];
@@ -79,14 +89,15 @@ std::unique_ptr<spdlog::formatter> text_formatter() {
 
 Result<spdlog::level::level_enum> parse_level(const std::string& name) {
   static const std::map<std::string, spdlog::level::level_enum> names = {
-      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
-      {"warn", spdlog::level::warn},   {"warning", spdlog::level::warn}, {"error", spdlog::level::err},
+      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},      {"info", spdlog::level::info},
+      {"warn", spdlog::level::warn},   {"warning", spdlog::level::warn},     {"error", spdlog::level::err},
       {"off", spdlog::level::off},     {"critical", spdlog::level::critical}};
   std::string lower;
   for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   auto it = names.find(lower);
   if (it == names.end()) {
-    return Error(Errc::invalid_argument, "unknown log level '" + name + "': use trace, debug, info, warn, error or off");
+    return Error(Errc::invalid_argument,
+                 "unknown log level '" + name + "': use trace, debug, info, warn, error or off");
   }
   return it->second;
 }
@@ -124,8 +135,10 @@ Result<void> init_logging(const LogOptions& options) {
     std::string last = colons == std::string::npos ? target : target.substr(colons + 2);
     bool known = false;
     for (const auto& s : SUBSYSTEMS) known = known || s == last;
-    if (known) levels[last] = lv;
-    else default_level = lv;
+    if (known)
+      levels[last] = lv;
+    else
+      default_level = lv;
   }
   if (options.format != "text" && options.format != "json") {
     return Error(Errc::invalid_argument, "log format '" + options.format + "': use text or json");

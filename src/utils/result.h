@@ -15,15 +15,15 @@ enum class Errc {
   not_found,
   already_exists,
   permission_denied,
-  io,           ///< disk or socket
-  protocol,     ///< a peer or server spoke out of spec
-  engine,       ///< the container engine refused or failed
+  io,        ///< disk or socket
+  protocol,  ///< a peer or server spoke out of spec
+  engine,    ///< the container engine refused or failed
   timeout,
   cancelled,
   unavailable,  ///< the other side is down or overloaded; retry later
   limit_exceeded,
   conflict,
-  internal,     ///< our own bug surfaced as a value
+  internal,  ///< our own bug surfaced as a value
 };
 
 const char* errc_name(Errc code) noexcept;
@@ -42,22 +42,37 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}      // NOLINT(implicit)
   Result(Error error) : m_v(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
 
   bool ok() const noexcept { return m_v.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(m_v); }
-  const T& value() const& { assert(ok()); return std::get<0>(m_v); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(m_v)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(m_v);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(m_v);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(m_v));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { assert(!ok()); return std::get<1>(m_v); }
-  Error&& error() && { assert(!ok()); return std::get<1>(std::move(m_v)); }
+  const Error& error() const& {
+    assert(!ok());
+    return std::get<1>(m_v);
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(m_v));
+  }
 
  private:
   std::variant<T, Error> m_v;
@@ -71,8 +86,14 @@ class [[nodiscard]] Result<void> {
   Result(Error error) : m_error(std::move(error)), m_failed(true) {}  // NOLINT(implicit)
   bool ok() const noexcept { return !m_failed; }
   explicit operator bool() const noexcept { return ok(); }
-  const Error& error() const& { assert(m_failed); return m_error; }
-  Error&& error() && { assert(m_failed); return std::move(m_error); }
+  const Error& error() const& {
+    assert(m_failed);
+    return m_error;
+  }
+  Error&& error() && {
+    assert(m_failed);
+    return std::move(m_error);
+  }
 
  private:
   Error m_error;
@@ -86,13 +107,13 @@ inline Error make_error(Errc code, std::string message) { return Error(code, std
 /// Propagate an error from a Result-returning expression: CIRO_TRY(auto v, f()); or CIRO_TRY_VOID(g());
 #define CIRO_CONCAT_INNER(a, b) a##b
 #define CIRO_CONCAT(a, b) CIRO_CONCAT_INNER(a, b)
-#define CIRO_TRY_IMPL(tmp, decl, expr) \
-  auto tmp = (expr);                   \
+#define CIRO_TRY_IMPL(tmp, decl, expr)          \
+  auto tmp = (expr);                            \
   if (!tmp.ok()) return std::move(tmp).error(); \
   decl = std::move(tmp).value()
 #define CIRO_TRY(decl, expr) CIRO_TRY_IMPL(CIRO_CONCAT(ciro_try_, __LINE__), decl, expr)
-#define CIRO_TRY_VOID(expr)                                          \
-  do {                                                               \
-    auto ciro_try_void_ = (expr);                                    \
+#define CIRO_TRY_VOID(expr)                                             \
+  do {                                                                  \
+    auto ciro_try_void_ = (expr);                                       \
     if (!ciro_try_void_.ok()) return std::move(ciro_try_void_).error(); \
   } while (0)

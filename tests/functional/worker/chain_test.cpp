@@ -88,11 +88,11 @@ TEST(WorkerChain, ResultOfAnAssignedJobGoesOnChain) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_TRUE(submissions(node).empty());
 
-  node.mine_block({job_assigned(8, ADDR)});              // replaced by the reorg before it confirms
+  node.mine_block({job_assigned(8, ADDR)});  // replaced by the reorg before it confirms
   node.reorg(1, {{job_assigned(7, ADDR)}});
-  node.bump_nonce(ADDR);                                  // someone else used the account meanwhile
+  node.bump_nonce(ADDR);  // someone else used the account meanwhile
   node.inject({ciro::fakes::FakeFault::Kind::http_429, 0, ""}, 5);
-  node.mine_block();                                       // confirms the assignment of job 7
+  node.mine_block();  // confirms the assignment of job 7
 
   ASSERT_TRUE(wait_for([&] { return !submissions(node).empty(); })) << w.log_text();
   std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -112,8 +112,9 @@ TEST(WorkerChain, ResultOfAnAssignedJobGoesOnChain) {
 // then it stops at once saying how to create one.
 TEST(WorkerChain, MissingKeystoreIsAClearStartError) {
   auto dir = fresh_dir("chainkey");
-  WorkerProcess w(dir / "data", {"--set", "blockchain.enabled=true", "--set", "blockchain.rpc_url=[\"http://127.0.0.1:9/\"]",
-                                 "--set", "blockchain.account_address=\"0x1\"", "--set", "blockchain.keystore=\"nope.json\""});
+  WorkerProcess w(dir / "data",
+                  {"--set", "blockchain.enabled=true", "--set", "blockchain.rpc_url=[\"http://127.0.0.1:9/\"]", "--set",
+                   "blockchain.account_address=\"0x1\"", "--set", "blockchain.keystore=\"nope.json\""});
   auto r = w.start(std::chrono::seconds(10));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("keys new"), std::string::npos) << r.error().message;

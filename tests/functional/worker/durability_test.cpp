@@ -18,9 +18,7 @@ using nlohmann::json;
 namespace {
 const std::string V = R"("api_version":"ciro/v1")";
 
-std::string node_id_of(const WorkerProcess& w) {
-  return json::parse(w.get("/api/v1/node")->body).value("id", "");
-}
+std::string node_id_of(const WorkerProcess& w) { return json::parse(w.get("/api/v1/node")->body).value("id", ""); }
 }  // namespace
 
 // Given a worker running jobs of 0.2-2 s, when it is SIGKILLed at random moments four times and
@@ -55,8 +53,9 @@ TEST(WorkerDurability, SurvivesRepeatedKill9) {
   for (int round = 0; round < 4; ++round) {
     for (int i = 0; i < 4; ++i) {
       int ms = std::uniform_int_distribution<int>(200, 2000)(rng);
-      std::string id = w->submit("{" + V + R"(,"command":["sh","-c","echo start; sleep )" + std::to_string(ms / 1000.0) +
-                                 R"(; echo out > /output/r.txt; echo end"],"timeout":"60s"})");
+      std::string id =
+          w->submit("{" + V + R"(,"command":["sh","-c","echo start; sleep )" + std::to_string(ms / 1000.0) +
+                    R"(; echo out > /output/r.txt; echo end"],"timeout":"60s"})");
       ASSERT_FALSE(id.empty()) << w->log_text();
       accepted.insert(id);  // a 201 was received: the job must never be lost
     }
@@ -81,7 +80,8 @@ TEST(WorkerDurability, SurvivesRepeatedKill9) {
   }
   record_results(*w);
   EXPECT_EQ(results.size(), accepted.size());
-  for (int i = 0; i < 50 && !engine_containers(node_id).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 50 && !engine_containers(node_id).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(engine_containers(node_id).empty()) << "containers left behind";
   EXPECT_EQ(w->terminate(), 0);
   std::filesystem::remove_all(dir);
@@ -95,10 +95,14 @@ TEST(WorkerDurability, OrphanContainersAreRemovedAtStart) {
   ASSERT_TRUE(w->start().ok());
   const std::string node_id = node_id_of(*w);
   ASSERT_EQ(w->terminate(), 0);
-  auto [rc, out] = run_command("curl -s -X POST --unix-socket '" + engine_socket() +
-                               "' -H 'Content-Type: application/json' -d '{\"Image\":\"ciro/busybox:latest\",\"Cmd\":[\"sleep\",\"60\"],"
-                               "\"Labels\":{\"ciro.node\":\"" + node_id + "\",\"ciro.job\":\"deadbeef\"}}' "
-                               "'http://d/v1.41/containers/create?name=ciro-orphan-" + std::to_string(::getpid()) + "'");
+  auto [rc, out] = run_command(
+      "curl -s -X POST --unix-socket '" + engine_socket() +
+      "' -H 'Content-Type: application/json' -d '{\"Image\":\"ciro/busybox:latest\",\"Cmd\":[\"sleep\",\"60\"],"
+      "\"Labels\":{\"ciro.node\":\"" +
+      node_id +
+      "\",\"ciro.job\":\"deadbeef\"}}' "
+      "'http://d/v1.41/containers/create?name=ciro-orphan-" +
+      std::to_string(::getpid()) + "'");
   ASSERT_EQ(rc, 0);
   ASSERT_EQ(engine_containers(node_id).size(), 1u) << out;
   w = std::make_unique<WorkerProcess>(dir / "data");
@@ -145,8 +149,8 @@ TEST(WorkerDurability, VanishedContainerFailsAsNodeRestarted) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   w->kill9();
-  auto [rc, out] = run_command("curl -s -X DELETE --unix-socket '" + engine_socket() + "' 'http://d/v1.41/containers/ciro-" + id +
-                               "?force=1&v=1'");
+  auto [rc, out] = run_command("curl -s -X DELETE --unix-socket '" + engine_socket() +
+                               "' 'http://d/v1.41/containers/ciro-" + id + "?force=1&v=1'");
   ASSERT_EQ(rc, 0) << out;
   w = std::make_unique<WorkerProcess>(dir / "data");
   ASSERT_TRUE(w->start().ok()) << w->log_text();

@@ -60,8 +60,9 @@ TEST(WorkerNode, ConfigErrorsAndPrintConfig) {
   EXPECT_NE(out.find("bad.toml:4"), std::string::npos) << out;
   EXPECT_NE(out.find("executor.max_memory"), std::string::npos) << out;
   std::ofstream(dir / "ok.toml") << "[blockchain]\nrpc_url = \"https://rpc.example/key123\"\n";
-  auto [rc2, printed] = run_command("CIRO_EXECUTOR__MAX_CONCURRENT_JOBS=7 " + std::string(CIRO_WORKER_BIN) + " --config '" +
-                                    (dir / "ok.toml").string() + "' --print-config --set node.id=printed 2>&1");
+  auto [rc2, printed] =
+      run_command("CIRO_EXECUTOR__MAX_CONCURRENT_JOBS=7 " + std::string(CIRO_WORKER_BIN) + " --config '" +
+                  (dir / "ok.toml").string() + "' --print-config --set node.id=printed 2>&1");
   EXPECT_EQ(rc2, 0) << printed;
   EXPECT_EQ(printed.find("key123"), std::string::npos);
   EXPECT_NE(printed.find("max_concurrent_jobs = 7"), std::string::npos) << printed;
@@ -103,7 +104,8 @@ TEST(WorkerNode, CtlSubmitResultVerify) {
   WorkerProcess w(dir / "data");
   ASSERT_TRUE(w.start().ok());
   std::ofstream(dir / "job.json") << "{" + V + R"(,"command":["sh","-c","echo 42 > /output/answer.txt"]})";
-  const std::string ctl = std::string(CIRO_CTL_BIN) + " --url " + w.url() + " --token-file " + (w.data_dir() / "api.token").string();
+  const std::string ctl =
+      std::string(CIRO_CTL_BIN) + " --url " + w.url() + " --token-file " + (w.data_dir() / "api.token").string();
   auto [rc, out] = run_command(ctl + " submit --wait " + (dir / "job.json").string() + " 2>&1");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("succeeded"), std::string::npos) << out;
@@ -129,15 +131,16 @@ TEST(WorkerNode, CtlSubmitResultVerify) {
 TEST(WorkerNode, GpuJobSendsNvidiaDeviceRequest) {
   auto dir = fresh_dir("gpureq");
   EngineProxy proxy(dir / "proxy.sock", engine_socket());
-  WorkerProcess w(dir / "data", {"--set", std::string("gpu.library=\"") + CIRO_FAKE_NVML + "\"",
-                                 "--set", "executor.engine_socket=\"" + proxy.path().string() + "\""});
+  WorkerProcess w(dir / "data", {"--set", std::string("gpu.library=\"") + CIRO_FAKE_NVML + "\"", "--set",
+                                 "executor.engine_socket=\"" + proxy.path().string() + "\""});
   ASSERT_TRUE(w.start().ok()) << w.log_text();
   std::string id = w.submit("{" + V + R"(,"command":["true"],"resources":{"gpus":1}})");
   ASSERT_FALSE(id.empty());
   auto done = json::parse(w.wait_job(id));
   // The chooser prefers the least busy GPU: the fake's GPU 1 reports no utilisation (idle).
   const std::string chosen = done.value("gpus", "");
-  EXPECT_TRUE(chosen == "GPU-00000000-1111-2222-3333-444444444444" || chosen == "GPU-55555555-6666-7777-8888-999999999999")
+  EXPECT_TRUE(chosen == "GPU-00000000-1111-2222-3333-444444444444" ||
+              chosen == "GPU-55555555-6666-7777-8888-999999999999")
       << done.dump();
   std::string create;
   for (const auto& r : proxy.requests()) {

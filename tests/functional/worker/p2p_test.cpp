@@ -17,8 +17,10 @@ using nlohmann::json;
 // and /metrics report the network.
 TEST(WorkerP2p, BootstrapPeersAndAnnouncements) {
   auto dir = fresh_dir("p2p");
-  std::vector<std::string> common = {"--set", "network.enabled=true", "--set", "network.listen_port=0",
-                                     "--set", "network.listen_host=\"127.0.0.1\"", "--set", "network.announce_interval=\"1s\""};
+  std::vector<std::string> common = {"--set", "network.enabled=true",
+                                     "--set", "network.listen_port=0",
+                                     "--set", "network.listen_host=\"127.0.0.1\"",
+                                     "--set", "network.announce_interval=\"1s\""};
   WorkerProcess a(dir / "a" / "data", common);
   ASSERT_TRUE(a.start().ok()) << a.log_text();
   auto node_a = json::parse(a.get("/api/v1/node")->body);
@@ -36,7 +38,8 @@ TEST(WorkerP2p, BootstrapPeersAndAnnouncements) {
   bool connected = false;
   for (int i = 0; i < 100 && !connected; ++i) {
     auto peers = json::parse(b.get("/api/v1/peers")->body);
-    for (const auto& p : peers["peers"]) connected = connected || (p["peer_id"] == peer_a && p["connected"].get<bool>());
+    for (const auto& p : peers["peers"])
+      connected = connected || (p["peer_id"] == peer_a && p["connected"].get<bool>());
     if (!connected) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_TRUE(connected) << b.get("/api/v1/peers")->body << b.log_text();

@@ -1,7 +1,7 @@
 #include "worker_process.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -61,12 +61,18 @@ Result<void> WorkerProcess::start(std::chrono::seconds timeout) {
   fs::create_directories(m_data_dir);
   fs::remove(m_data_dir / "api.addr");
   std::vector<std::string> args = {CIRO_WORKER_BIN,
-                                   "--config", std::string(CIRO_SOURCE_DIR) + "/config/development.toml",
-                                   "--data-dir", m_data_dir.string(),
-                                   "--bind", "127.0.0.1:0",
-                                   "--id", node_id_for(m_data_dir),
-                                   "--set", "executor.engine_socket=\"" + engine_socket() + "\"",
-                                   "--set", "node.shutdown_timeout=\"5s\""};
+                                   "--config",
+                                   std::string(CIRO_SOURCE_DIR) + "/config/development.toml",
+                                   "--data-dir",
+                                   m_data_dir.string(),
+                                   "--bind",
+                                   "127.0.0.1:0",
+                                   "--id",
+                                   node_id_for(m_data_dir),
+                                   "--set",
+                                   "executor.engine_socket=\"" + engine_socket() + "\"",
+                                   "--set",
+                                   "node.shutdown_timeout=\"5s\""};
   args.insert(args.end(), m_args.begin(), m_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

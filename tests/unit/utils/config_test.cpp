@@ -11,7 +11,8 @@ namespace fs = std::filesystem;
 namespace {
 fs::path write_toml(const std::string& text) {
   static int n = 0;
-  auto p = fs::temp_directory_path() / ("ciro-config-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".toml");
+  auto p =
+      fs::temp_directory_path() / ("ciro-config-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".toml");
   std::ofstream(p) << text;
   return p;
 }
@@ -61,7 +62,8 @@ TEST(Config, GpuAllAndAbsoluteMemory) {
 // Given a file, an environment variable and a flag for the same key, when loaded, then the flag
 // wins over the environment, which wins over the file, which wins over the default.
 TEST(Config, PrecedenceDefaultsFileEnvFlags) {
-  auto file = write_toml("[executor]\nmax_concurrent_jobs = 3\ndefault_memory = \"256MiB\"\n[node]\nid = \"from-file\"\n");
+  auto file =
+      write_toml("[executor]\nmax_concurrent_jobs = 3\ndefault_memory = \"256MiB\"\n[node]\nid = \"from-file\"\n");
   auto only_file = load_config({file, {}, {}});
   ASSERT_TRUE(only_file.ok());
   EXPECT_EQ(only_file->executor.max_concurrent_jobs, 3u);
@@ -93,11 +95,11 @@ TEST(Config, InvalidValueNamesFileLineKeyAndAllowed) {
 
 // Given wrong types and out-of-range numbers, when loaded, then each is refused with the key.
 TEST(Config, WrongTypesAndRangesAreRefused) {
-  for (const char* text : {"[node]\nbind_address = 8080\n", "[node]\nbind_address = \"nohost\"\n",
-                           "[gpu]\nutilization_threshold = 1.5\n", "[gpu]\nmemory_limit = \"180%\"\n",
-                           "[network]\nlisten_port = 70000\n", "[blockchain]\nnetwork = \"moon\"\n",
-                           "[blockchain]\naccount_address = \"0xZZ\"\n", "[log]\nformat = \"xml\"\n",
-                           "[executor]\ndefault_timeout = \"forever\"\n", "[gpu]\nenabled = \"yes\"\n"}) {
+  for (const char* text :
+       {"[node]\nbind_address = 8080\n", "[node]\nbind_address = \"nohost\"\n", "[gpu]\nutilization_threshold = 1.5\n",
+        "[gpu]\nmemory_limit = \"180%\"\n", "[network]\nlisten_port = 70000\n", "[blockchain]\nnetwork = \"moon\"\n",
+        "[blockchain]\naccount_address = \"0xZZ\"\n", "[log]\nformat = \"xml\"\n",
+        "[executor]\ndefault_timeout = \"forever\"\n", "[gpu]\nenabled = \"yes\"\n"}) {
     auto c = load_config({write_toml(text), {}, {}});
     EXPECT_FALSE(c.ok()) << text;
   }

@@ -75,7 +75,8 @@ TEST(Identity, MalformedKeyIsAnErrorAndNotOverwritten) {
 // Given the peer-id spec's Ed25519 example key, when the peer id is computed, then it matches the
 // spec, and decoding it gives the key back.
 TEST(Identity, PeerIdMatchesSpecExample) {
-  // peer-ids spec, "Ed25519" test vector: public key protobuf 080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e
+  // peer-ids spec, "Ed25519" test vector: public key protobuf
+  // 080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e
   auto key = from_hex("1ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e");
   Ed25519PublicKey pk{};
   std::copy(key->begin(), key->end(), pk.begin());
