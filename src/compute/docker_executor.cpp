@@ -78,6 +78,14 @@ struct DockerExecutor::Job {
 
 namespace {
 
+// Writes demultiplexed log bytes to the job's stdout/stderr files.
+LogDemuxer::Sink file_sink(DockerExecutor::Job* j) {
+  return [j](LogDemuxer::Stream s, std::string_view data) {
+    std::ofstream& f = s == LogDemuxer::STDERR ? j->err_file : j->out_file;
+    if (f.is_open()) f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  };
+}
+
 net::awaitable<void> wait_container(std::shared_ptr<DockerExecutor::Job> job, std::string target, milliseconds timeout) {
   auto r = co_await job->http.request("POST", std::move(target), std::nullopt, timeout);
   if (!r) {
@@ -108,11 +116,7 @@ net::awaitable<void> follow_logs(std::shared_ptr<DockerExecutor::Job> job, std::
     co_return;
   }
   job->log_stream = stream;
-  DockerExecutor::Job* j = job.get();
-  auto sink = [j](LogDemuxer::Stream s, std::string_view data) {
-    std::ofstream& f = s == LogDemuxer::STDERR ? j->err_file : j->out_file;
-    if (f.is_open()) f.write(data.data(), static_cast<std::streamsize>(data.size()));
-  };
+  const LogDemuxer::Sink sink = file_sink(job.get());
   std::vector<char> buf(64 << 10);
   while (true) {
     auto n = co_await stream->read(std::span<char>(buf), milliseconds{0});
@@ -313,11 +317,7 @@ net::awaitable<void> DockerExecutor::refetch_logs(std::shared_ptr<Job> job, Cont
     co_return;
   }
   std::shared_ptr<HttpStream> stream = std::move(opened).value();
-  DockerExecutor::Job* j = job.get();
-  auto sink = [j](LogDemuxer::Stream st, std::string_view data) {
-    std::ofstream& f = st == LogDemuxer::STDERR ? j->err_file : j->out_file;
-    if (f.is_open()) f.write(data.data(), static_cast<std::streamsize>(data.size()));
-  };
+  const LogDemuxer::Sink sink = file_sink(job.get());
   std::vector<char> buf(64 << 10);
   while (true) {
     auto n = co_await stream->read(std::span<char>(buf), m_options.request_timeout);

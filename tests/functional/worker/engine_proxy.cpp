@@ -82,13 +82,13 @@ void EngineProxy::pump(int client) {
           std::lock_guard lock(m_mutex);
           m_requests[index].append(buf, static_cast<std::size_t>(n));
         }
-        if (::write(upstream, buf, static_cast<std::size_t>(n)) != n) break;
+        if (::send(upstream, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) break;
       }
     }
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       ssize_t n = ::read(upstream, buf, sizeof buf);
       if (n <= 0) break;
-      if (::write(client, buf, static_cast<std::size_t>(n)) != n) break;
+      if (::send(client, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) break;
     }
   }
   if (upstream >= 0) ::close(upstream);
