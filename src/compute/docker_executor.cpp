@@ -53,7 +53,7 @@ std::string http_failure(const char* what, const HttpResponse& r) {
 
 struct DockerExecutor::Job {
   Job(net::any_io_executor ex, UnixHttpClient client, std::uint64_t max_log_bytes)
-      : http(std::move(client)), wake(ex), wait_done(ex), logs_done(ex), demux(max_log_bytes) {}
+      : http(std::move(client)), wake(ex), wait_done(ex), logs_done(ex), refetch_done(ex), demux(max_log_bytes) {}
 
   UnixHttpClient http;        // a copy: helper coroutines never touch the executor object
   Event wake;                 // the container stopped (wait returned) or cancel() was called
@@ -67,6 +67,7 @@ struct DockerExecutor::Job {
   Result<int> wait_result = Error(Errc::internal, "wait not finished");
 
   Event logs_done;
+  Event refetch_done;         // the whole-log re-read after the stop has finished
   std::shared_ptr<HttpStream> log_stream;
   LogDemuxer demux;
   std::ofstream out_file;
@@ -293,11 +294,17 @@ net::awaitable<void> DockerExecutor::supervise(std::shared_ptr<Job> job, Contain
   // The followed stream is for watching a job live; it is not a faithful copy: Podman may end it
   // at exit before the last bytes, or lag behind large, fast output. A stopped container's logs
   // are complete, so they are read once more, whole, and that copy is the one kept.
-  co_await refetch_logs(job, spec, id, append, since);
+  // It runs beside inspect and the /output collection; finish() waits for it before counting.
+  // The whole log from the container's start, also after a resume (no gap, no repeated second).
+  net::co_spawn(m_ex, refetch_logs(job, spec, id, /*append=*/false, ""), net::detached);
 }
 
 net::awaitable<void> DockerExecutor::refetch_logs(std::shared_ptr<Job> job, ContainerSpec spec, std::string id,
                                                   bool append, std::string since) {
+  struct Done {
+    Job* j;
+    ~Done() { j->refetch_done.set(); }
+  } done{job.get()};
   job->out_file.close();
   job->err_file.close();
   std::error_code ec;
@@ -339,12 +346,6 @@ net::awaitable<void> DockerExecutor::refetch_logs(std::shared_ptr<Job> job, Cont
 
 net::awaitable<void> DockerExecutor::finish(std::shared_ptr<Job> job, ContainerSpec spec, std::string id,
                                             std::chrono::system_clock::time_point local_start, RunOutcome* out) {
-  out->stdout_bytes = job->demux.stdout_bytes();
-  out->stderr_bytes = job->demux.stderr_bytes();
-  out->logs_truncated = job->demux.truncated();
-  job->out_file.close();
-  job->err_file.close();
-
   auto inspected = co_await m_http.request("GET", api("/containers/" + id + "/json"), std::nullopt, m_options.request_timeout);
   Result<ContainerState> state = Error(Errc::internal, "");
   if (!inspected) {
@@ -389,10 +390,18 @@ net::awaitable<void> DockerExecutor::finish(std::shared_ptr<Job> job, ContainerS
   } else {
     out->reason = EndReason::exited;
   }
+  co_await collect_output(std::move(spec), std::move(id), out);
+  if (!co_await job->refetch_done.wait_until(Clock::now() + m_options.request_timeout + milliseconds{5000})) {
+    out->detail += std::string(out->detail.empty() ? "" : "; ") + "logs may be incomplete: re-reading them timed out";
+  }
+  out->stdout_bytes = job->demux.stdout_bytes();
+  out->stderr_bytes = job->demux.stderr_bytes();
+  out->logs_truncated = job->demux.truncated();
+  job->out_file.close();
+  job->err_file.close();
   if (!job->log_error.empty()) {
     out->detail += (out->detail.empty() ? "" : "; ") + job->log_error;
   }
-  co_await collect_output(std::move(spec), std::move(id), out);
 }
 
 net::awaitable<void> DockerExecutor::collect_output(ContainerSpec spec, std::string id, RunOutcome* out) {
@@ -483,6 +492,8 @@ net::awaitable<Result<RunOutcome>> DockerExecutor::resume_job(std::shared_ptr<Jo
   } else {
     job->wait_finished = true;
     job->wait_result = state->exit_code;
+    // It ended while the node was down: its whole log is read now.
+    net::co_spawn(m_ex, refetch_logs(job, spec, id, /*append=*/false, ""), net::detached);
   }
   co_await finish(job, std::move(spec), id, local_start, &out);
   co_return out;
