@@ -349,6 +349,15 @@ awaitable<void> JobService::run_job(std::string id, std::optional<std::string> r
       release();
       co_return;
     }
+    if (record.cancel_requested || m_cancelled.count(id)) {
+      // Cancelled while it was being started (or before a restart re-queued it): the executor
+      // does not know the job yet, so the cancel is honoured here, before any container exists.
+      outcome.reason = compute::EndReason::cancelled;
+      outcome.detail = "cancelled before it started";
+      co_await finish_job(record, spec, outcome);
+      release();
+      co_return;
+    }
     m_log->debug("job {}: starting container ({} cpus, {} memory, timeout {}{})", id, spec.cpus,
                  utils::format_size(spec.memory_bytes), utils::format_duration(spec.timeout),
                  gpu_ids.empty() ? "" : ", GPUs " + record.gpu_ids);
