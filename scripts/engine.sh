@@ -112,9 +112,10 @@ start() {
   fi
   rm -f "$SOCK"
   : >"$LOG_FILE"
-  # setsid: the service must outlive this shell and not get its terminal's signals.
-  CONTAINERS_CONF="$CONF_FILE" setsid podman system service --time=0 "unix://$SOCK" \
-    >>"$LOG_FILE" 2>&1 </dev/null &
+  # setsid: the service must outlive this shell and not get its terminal's signals. Its working
+  # folder is ENGINE_DIR: conmon writes an "oom" marker file into the current folder on OOM kills.
+  (cd "$ENGINE_DIR" && CONTAINERS_CONF="$CONF_FILE" exec setsid podman system service --time=0 "unix://$SOCK" \
+    >>"$LOG_FILE" 2>&1 </dev/null) &
   echo $! >"$PID_FILE"
   local deadline=$((SECONDS + START_TIMEOUT_S))
   until ping; do
