@@ -48,8 +48,10 @@ EventCursor EventFollower::cursor() {
 }
 
 awaitable<Result<void>> EventFollower::check_reorg(EventCursor& c) {
+  // Blocks wholly delivered lie below the cursor; the cursor's own block counts once some of its
+  // events were delivered (it then has a checkpoint too, and a reorg may have replaced it).
   auto rows =
-      m_db.query("SELECT number, hash FROM chain_block_checkpoint WHERE name = ? AND number < ? ORDER BY number DESC",
+      m_db.query("SELECT number, hash FROM chain_block_checkpoint WHERE name = ? AND number <= ? ORDER BY number DESC",
                  {m_options.name, static_cast<std::int64_t>(c.block)});
   if (!rows) co_return rows.error();
   if (rows->empty()) co_return Result<void>{};
@@ -142,7 +144,17 @@ awaitable<Result<std::size_t>> EventFollower::step() {
     if (!handled) co_return handled.error();
     c = EventCursor{*e.block_number, static_cast<std::int64_t>(e.transaction_index),
                     static_cast<std::int64_t>(e.event_index)};
-    CIRO_CO_TRY_VOID(save_cursor(c));
+    // Every block an event was delivered from gets a checkpoint, so that a later reorg rolls back
+    // no further than the first block that really changed: unchanged blocks are not delivered twice.
+    auto saved = m_db.transaction([&]() -> Result<void> {
+      if (e.block_hash) {
+        CIRO_TRY(auto a, m_db.exec("INSERT OR REPLACE INTO chain_block_checkpoint (name, number, hash) VALUES (?, ?, ?)",
+                                   {m_options.name, static_cast<std::int64_t>(*e.block_number), e.block_hash->to_hex()}));
+        (void)a;
+      }
+      return save_cursor(c);
+    });
+    if (!saved) co_return saved.error();
     ++delivered;
   }
   const EventCursor next{to + 1, -1, -1};

@@ -562,8 +562,16 @@ std::string FakeStarknet::block_hash(std::uint64_t number) {
   std::lock_guard l(m_impl->mu);
   return number < m_impl->blocks.size() ? m_impl->blocks[number].hash : "";
 }
+void FakeStarknet::reorg_from(std::uint64_t first, std::vector<std::vector<FakeEvent>> replacement) {
+  std::lock_guard l(m_impl->mu);
+  const std::size_t n = m_impl->blocks.size();
+  reorg_locked(first >= 1 && first < n ? n - first : 0, std::move(replacement));
+}
 void FakeStarknet::reorg(std::size_t k, std::vector<std::vector<FakeEvent>> replacement) {
   std::lock_guard l(m_impl->mu);
+  reorg_locked(k, std::move(replacement));
+}
+void FakeStarknet::reorg_locked(std::size_t k, std::vector<std::vector<FakeEvent>> replacement) {
   Impl& i = *m_impl;
   k = std::min(k, i.blocks.size() - 1);  // genesis stays
   const std::size_t first = i.blocks.size() - k;

@@ -65,6 +65,8 @@ class FakeStarknet {
   /// Replaces the last k blocks by k new blocks with new hashes; replacement[i] gives block i's
   /// events (missing entries: the old block's events).
   void reorg(std::size_t k, std::vector<std::vector<FakeEvent>> replacement = {});
+  /// The same from block `first` to the tip, whatever was mined meanwhile (first >= 1).
+  void reorg_from(std::uint64_t first, std::vector<std::vector<FakeEvent>> replacement = {});
 
   // --- behaviour ---
   /// starknet_call handler: (contract, selector, calldata) -> result felts or a JSON-RPC error
@@ -89,6 +91,7 @@ class FakeStarknet {
   void next_raw_reply(const std::string& method, std::string body);
 
  private:
+  void reorg_locked(std::size_t k, std::vector<std::vector<FakeEvent>> replacement);
   struct Impl;
   std::unique_ptr<Impl> m_impl;
   std::uint16_t m_port = 0;

@@ -148,10 +148,11 @@ TEST_F(ChainServiceTest, EndToEnd) {
     EXPECT_EQ(last["calldata"][9], out_hash.to_hex());
 
     // A reorg replaces the block that assigned job 8 with one that assigns job 9.
-    node.mine_block({job_assigned(8, ADDR)});
+    // Heartbeats keep mining blocks, so the reorg is anchored at job 8's block, not at the tip.
+    const std::uint64_t block8 = node.mine_block({job_assigned(8, ADDR)});
     node.mine_block();
     ASSERT_TRUE(wait_until([&] { return seen().size() == 2; }));
-    node.reorg(2, {{job_assigned(9, ADDR)}, {}});
+    node.reorg_from(block8, {{job_assigned(9, ADDR)}});
     node.mine_block();
     ASSERT_TRUE(wait_until([&] { return seen().size() == 3; })) << seen().size();
     EXPECT_EQ(seen()[2], 9u);

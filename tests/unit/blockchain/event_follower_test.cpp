@@ -102,6 +102,66 @@ TEST(EventFollower, RollsBackOnReorg) {
   EXPECT_EQ(f.reorgs(), 1u);
 }
 
+// Given events delivered from blocks between two range checkpoints and a reorg of only the newest
+// blocks, when stepping, then events of the unchanged blocks are not delivered a second time.
+TEST(EventFollower, ShallowReorgDoesNotRepeatUnchangedBlocks) {
+  fakes::FakeStarknet node;
+  node.mine_block();  // 1
+  node.mine_block();  // 2
+  asio::io_context io;
+  RpcClient rpc(io.get_executor(), fast(node.url()));
+  auto db = storage::Database::open(temp_db("shallow"), chain_migrations());
+  ASSERT_TRUE(db.ok());
+  std::vector<std::string> got;
+  auto o = opts();
+  o.max_blocks_per_step = 10;
+  EventFollower f(rpc, **db, o, [&](const EmittedEvent& e) -> Result<void> {
+    got.push_back(e.data[0].to_hex());
+    return {};
+  });
+  drain(io, f, 2);  // range 0..1: a checkpoint at block 1
+  node.mine_block({ev(3)});  // 3
+  node.mine_block({ev(4)});  // 4
+  node.mine_block();         // 5
+  node.mine_block();         // 6
+  drain(io, f, 2);           // range 2..5: the range checkpoint sits at block 5
+  ASSERT_EQ(got, (std::vector<std::string>{"0x3", "0x4"}));
+  node.reorg(2, {{ev(55)}, {}});  // blocks 5 and 6 replaced; 3 and 4 unchanged
+  node.mine_block();
+  drain(io, f, 4);
+  EXPECT_EQ(got, (std::vector<std::string>{"0x3", "0x4", "0x55"}));
+  EXPECT_EQ(f.reorgs(), 1u);
+}
+
+// Given a block only partly delivered (the handler failed on its second event) and a reorg that
+// replaces that block, when stepping, then every event of the new block is delivered: none is
+// skipped as if already seen.
+TEST(EventFollower, ReorgOfPartlyDeliveredBlockDeliversTheNewBlockWhole) {
+  fakes::FakeStarknet node;
+  const std::uint64_t b1 = node.mine_block({ev(1), ev(2)});
+  node.mine_block();
+  asio::io_context io;
+  RpcClient rpc(io.get_executor(), fast(node.url()));
+  auto db = storage::Database::open(temp_db("partial"), chain_migrations());
+  ASSERT_TRUE(db.ok());
+  std::vector<std::string> got;
+  bool refuse_second = true;
+  EventFollower f(rpc, **db, opts(), [&](const EmittedEvent& e) -> Result<void> {
+    if (refuse_second && e.data[0].to_hex() == "0x2") return make_error(Errc::unavailable, "consumer busy");
+    got.push_back(e.data[0].to_hex());
+    return {};
+  });
+  auto r = run_coro(io, f.step());
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(f.cursor().block, b1);
+  refuse_second = false;
+  node.reorg_from(b1, {{ev(11), ev(12)}});
+  node.mine_block();
+  drain(io, f, 4);
+  EXPECT_EQ(got, (std::vector<std::string>{"0x1", "0x11", "0x12"}));
+  EXPECT_EQ(f.reorgs(), 1u);
+}
+
 // Given a handler that fails midway and a restart, when stepping again with a new follower on the
 // same database, then nothing acked is repeated and nothing is missed.
 TEST(EventFollower, RestartNeitherRepeatsNorMisses) {
