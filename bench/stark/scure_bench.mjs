@@ -24,18 +24,24 @@ const cpu = () => {
   return u.user + u.system;
 };
 
+// The best of several slices, as on the C++ side (interference only slows a slice down).
 function measure(fn) {
   for (let i = 0; i < 3; i++) fn(); // warm-up (JIT)
-  let n = 0;
-  const start = cpu();
-  const limit = seconds * 1e6;
-  let elapsed = 0;
-  do {
-    fn();
-    n++;
-    elapsed = cpu() - start;
-  } while (elapsed < limit);
-  return (n * 1e6) / elapsed;
+  const slices = 5;
+  let best = 0;
+  for (let s = 0; s < slices; s++) {
+    let n = 0;
+    const start = cpu();
+    const limit = (seconds * 1e6) / slices;
+    let elapsed = 0;
+    do {
+      fn();
+      n++;
+      elapsed = cpu() - start;
+    } while (elapsed < limit);
+    best = Math.max(best, (n * 1e6) / elapsed);
+  }
+  return best;
 }
 
 const out = {

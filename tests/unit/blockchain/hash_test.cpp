@@ -2,6 +2,7 @@
 
 #include <regex>
 
+#include "blockchain/curve.h"
 #include "blockchain/hash.h"
 #include "test_data.h"
 
@@ -25,6 +26,61 @@ TEST(Pedersen, KnownAnswersFromKat) {
   for (const auto& v : kat["pedersen"]) {
     EXPECT_EQ(pedersen_hash(felt(v["a"]), felt(v["b"])).to_hex(), v["out"].get<std::string>());
   }
+}
+
+TEST(Pedersen, WindowEdgesMatchPlainScalarMultiplication) {
+  // given inputs whose 12-bit windows sit at the signed-digit edges (0, 1, 2047, 2048, 2049, 4095,
+  // all ones so that every window carries, the top byte full, the high nibble alone, P - 1) / when
+  // hashed / then the result equals P0 + low(a)·P1 + high(a)·P2 + low(b)·P3 + high(b)·P4 computed
+  // by plain variable-base multiplication
+  const auto point = [](const char* x, const char* y) { return AffinePoint{felt(x), felt(y), false}; };
+  const AffinePoint p0 = point("0x49ee3eba8c1600700ee1b87eb599f16716b0b1022947733551fde4050ca6804",
+                               "0x3ca0cfe4b3bc6ddf346d49d06ea0ed34e621062c0e056c1d0405d266e10268a");
+  const AffinePoint p1 = point("0x234287dcbaffe7f969c748655fca9e58fa8120b6d56eb0c1080d17957ebe47b",
+                               "0x3b056f100f96fb21e889527d41f4e39940135dd7a6c94cc6ed0268ee89e5615");
+  const AffinePoint p2 = point("0x4fa56f376c83db33f9dab2656558f3399099ec1de5e3018b7a6932dba8aa378",
+                               "0x3fa0984c931c9e38113e0c0e47e4401562761f92a7a23b45168f4e80ff5b54d");
+  const AffinePoint p3 = point("0x4ba4cc166be8dec764910f75b45f74b40c690c74709e90f3aa372f0bd2d6997",
+                               "0x40301cf5c1751f4b971e46c4ede85fcac5c59a5ce5ae7c48151f27b24b219c");
+  const AffinePoint p4 = point("0x54302dcb0e6cc1c6e44cca8f61a63bb2ca65048d53fb325d36ff12c49a58202",
+                               "0x1b77b3e37d13504b348046268d8ae25ce98ad783c25561a879dcc77e99c2426");
+  const auto reference = [&](const U256& a, const U256& b) {
+    const U256 low_mask(~0ULL, ~0ULL, ~0ULL, 0x00ffffffffffffffULL);
+    const auto low = [&](const U256& v) { return U256(v.w[0], v.w[1], v.w[2], v.w[3] & low_mask.w[3]); };
+    const auto high = [](const U256& v) { return U256::from_u64(v.w[3] >> 56); };
+    JacobianPoint acc = JacobianPoint::from_affine(p0);
+    acc = point_add(acc, scalar_mul(p1, low(a)));
+    acc = point_add(acc, scalar_mul(p2, high(a)));
+    acc = point_add(acc, scalar_mul(p3, low(b)));
+    acc = point_add(acc, scalar_mul(p4, high(b)));
+    return to_affine(acc).x;
+  };
+  std::vector<U256> inputs = {U256(), U256::from_u64(1), U256(~0ULL, ~0ULL, ~0ULL, 0x00ffffffffffffffULL),
+                              U256(0, 0, 0, 0x00ff000000000000ULL), U256(0, 0, 0, 0x0100000000000000ULL)};
+  U256 pm1;
+  sub_borrow(pm1, FeltParams::MOD, U256::from_u64(1));
+  inputs.push_back(pm1);
+  const std::uint64_t edges[] = {0, 1, 2047, 2048, 2049, 4095};
+  for (int shift = 0; shift < 6; ++shift) {
+    U256 v;
+    for (unsigned w = 0; w < 21; ++w) {
+      const std::uint64_t digit = edges[(w + static_cast<unsigned>(shift)) % 6] & (w == 20 ? 0xff : 0xfff);
+      const unsigned bit = 12 * w;
+      v.w[bit / 64] |= digit << (bit % 64);
+      if (bit % 64 > 52 && bit / 64 < 3) v.w[bit / 64 + 1] |= digit >> (64 - bit % 64);
+    }
+    inputs.push_back(v);
+  }
+  int checked = 0;
+  for (const U256& a : inputs) {
+    for (const U256& b : {inputs[(checked * 7 + 3) % inputs.size()], inputs[checked % inputs.size()]}) {
+      const auto got = pedersen_hash(a, b);
+      ASSERT_TRUE(got.ok()) << to_hex(a) << " " << to_hex(b);
+      EXPECT_EQ(*got, reference(a, b)) << to_hex(a) << " " << to_hex(b);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2 * static_cast<int>(inputs.size()));
 }
 
 TEST(Pedersen, CryptoCppSignatureTestData) {
