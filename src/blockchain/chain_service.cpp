@@ -171,6 +171,7 @@ awaitable<Result<void>> ChainService::start() {
   RpcOptions ro;
   ro.urls = o.rpc_urls;
   ro.timeout = o.rpc_timeout;
+  ro.ca_file = o.tls_ca_file;
   ro.max_attempts = o.rpc_max_attempts;
   ro.backoff_base = o.backoff_base;
   ro.backoff_max = o.backoff_max;

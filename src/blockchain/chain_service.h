@@ -44,6 +44,7 @@ struct ChainOptions {
   std::chrono::milliseconds heartbeat_interval{600'000};  ///< CDC pool heartbeats; 0 = off
   std::optional<std::uint64_t> start_block;               ///< first block for a new cursor; unset = the tip
   std::chrono::milliseconds rpc_timeout{10'000};          ///< per RPC attempt
+  std::string tls_ca_file;                                ///< extra CA bundle for https; empty = system store
   int rpc_max_attempts = 6;                               ///< attempts per RPC call (backoff + failover)
   std::chrono::milliseconds backoff_base{250}, backoff_max{8'000};
   std::chrono::milliseconds receipt_timeout{600'000};  ///< how long submit_job_result waits for finality

@@ -416,7 +416,9 @@ struct RpcClient::Impl {
     }
     beast::ssl_stream<beast::tcp_stream> stream(ex, ssl_ctx);
     beast::get_lowest_layer(stream).expires_after(timeout);
-    if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+    boost::system::error_code not_ip;
+    (void)asio::ip::make_address(url.host, not_ip);
+    if (not_ip && !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {  // no SNI for an IP
       co_return make_error(Errc::io, "TLS SNI for " + url.host + " failed");
     }
     stream.set_verify_callback(asio::ssl::host_name_verification(url.host));

@@ -309,6 +309,7 @@ Result<void> Worker::open() {
   if (c.blockchain.enabled) {
     blockchain::ChainOptions co;
     co.rpc_urls = c.blockchain.rpc_url;
+    if (!c.blockchain.tls_ca_file.empty()) co.tls_ca_file = utils::in_data_dir(c, c.blockchain.tls_ca_file).string();
     co.network = c.blockchain.network;
     co.account_address = c.blockchain.account_address;
     co.keystore_path = utils::in_data_dir(c, c.blockchain.keystore).string();

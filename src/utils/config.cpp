@@ -308,6 +308,8 @@ const std::vector<KeySpec>& registry() {
       {"blockchain", "rpc_url", "URL or array of URLs", "JSON-RPC endpoints, tried in order", true,
        set_string_list(FIELD(blockchain.rpc_url), check_url),
        [](const Config& c) { return show_list(c.blockchain.rpc_url); }},
+      {"blockchain", "tls_ca_file", "path", "extra CA certificates (PEM) trusted for https rpc_urls", false,
+       set_string(FIELD(blockchain.tls_ca_file)), [](const Config& c) { return quote(c.blockchain.tls_ca_file); }},
       {"blockchain", "account_address", "0x felt", "the worker's Starknet account", false,
        set_string(FIELD(blockchain.account_address), check_felt_hex),
        [](const Config& c) { return quote(c.blockchain.account_address); }},

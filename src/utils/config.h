@@ -45,6 +45,7 @@ struct BlockchainSection {
   bool enabled = false;              ///< talk to Starknet (off in development)
   std::string network = "testnet";   ///< mainnet | sepolia | testnet (= sepolia) | devnet
   std::vector<std::string> rpc_url;  ///< one or more JSON-RPC endpoints, failover order
+  std::string tls_ca_file;           ///< extra CA bundle (PEM) for https rpc_urls; empty = system store
   std::string account_address;       ///< 0x... felt
   std::string keystore;              ///< path of the encrypted account key
   std::string job_manager_address;   ///< JobManager contract (default per network)
