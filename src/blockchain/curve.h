@@ -1,8 +1,9 @@
 #pragma once
 // The Stark curve y^2 = x^3 + x + beta over felt252: affine and Jacobian points, group law,
 // scalar multiplication (variable base, 4-bit windows) and fixed-base tables (8-bit windows of
-// affine multiples) for the generator and the Pedersen constant points. The tables are built once,
-// on first use, behind a thread-safe function-local static, and are read-only afterwards.
+// affine multiples) for the generator (Pedersen keeps its own signed-window tables, pedersen.cpp).
+// The tables are built once, on first use, behind a thread-safe function-local static, and are
+// read-only afterwards.
 
 #include <cstdint>
 #include <optional>
