@@ -273,6 +273,95 @@ const FixedBaseTable& generator_table() {
   return table;
 }
 
+namespace {
+
+constexpr unsigned CT_WIDTH = 5;
+constexpr unsigned CT_WINDOWS = 51;                      // 50 recoded digits of a 252-bit k, then the rest
+constexpr unsigned CT_ENTRIES = 1U << (CT_WIDTH - 1);  // odd multiples 1, 3, ..., 31
+
+struct SecretTable {
+  std::vector<AffinePoint> entries;  ///< [w * 16 + j] = (2j + 1)·2^(5w)·G
+  SecretTable() {
+    std::vector<JacobianPoint> jac;
+    jac.reserve(static_cast<std::size_t>(CT_WINDOWS) * CT_ENTRIES);
+    JacobianPoint base = JacobianPoint::from_affine(generator());
+    for (unsigned w = 0; w < CT_WINDOWS; ++w) {
+      const JacobianPoint twice = point_double(base);
+      JacobianPoint odd = base;
+      for (unsigned j = 0; j < CT_ENTRIES; ++j) {
+        jac.push_back(odd);
+        odd = point_add(odd, twice);
+      }
+      for (unsigned i = 0; i < CT_WIDTH; ++i) base = point_double(base);
+    }
+    entries = batch_to_affine(jac);
+  }
+};
+
+const SecretTable& secret_table() {
+  static const SecretTable t;
+  return t;
+}
+
+std::uint64_t mask_if(bool c) { return 0 - static_cast<std::uint64_t>(c); }
+
+U256 select(std::uint64_t mask, const U256& a, const U256& b) {  // mask ? a : b
+  U256 r;
+  for (int i = 0; i < 4; ++i) r.w[i] = (a.w[i] & mask) | (b.w[i] & ~mask);
+  return r;
+}
+
+// Window w's entry for an odd digit d in [-31, 31], read without a secret-dependent address.
+AffinePoint secret_entry(const SecretTable& t, unsigned w, std::int64_t d) {
+  const std::uint64_t negative = mask_if(d < 0);
+  const std::uint64_t magnitude = static_cast<std::uint64_t>((d ^ static_cast<std::int64_t>(negative)) - static_cast<std::int64_t>(negative));
+  const std::uint64_t index = magnitude >> 1;  // (|d| - 1) / 2
+  U256 x, y;
+  for (unsigned j = 0; j < CT_ENTRIES; ++j) {
+    const std::uint64_t hit = mask_if(index == j);
+    const AffinePoint& e = t.entries[static_cast<std::size_t>(w) * CT_ENTRIES + j];
+    for (int i = 0; i < 4; ++i) {
+      x.w[i] |= e.x.mont().w[i] & hit;
+      y.w[i] |= e.y.mont().w[i] & hit;
+    }
+  }
+  const Felt fy = Felt::from_mont(y);
+  const Felt ny = -fy;
+  return AffinePoint{Felt::from_mont(x), Felt::from_mont(select(negative, ny.mont(), fy.mont())), false};
+}
+
+}  // namespace
+
+JacobianPoint generator_mul_secret(const U256& k) {
+  const SecretTable& t = secret_table();
+  // k odd, or N - k (odd as N is odd) with the result negated at the end.
+  U256 n_minus_k;
+  sub_borrow(n_minus_k, ScalarParams::MOD, k);
+  const std::uint64_t flip = mask_if((k.w[0] & 1) == 0);
+  U256 v = select(flip, n_minus_k, k);
+  JacobianPoint acc;
+  for (unsigned w = 0; w < CT_WINDOWS; ++w) {
+    std::int64_t d;
+    if (w + 1 < CT_WINDOWS) {
+      // d = (v mod 64) - 32: odd in [-31, 31]; v = (v - d) / 32 stays odd.
+      d = static_cast<std::int64_t>(v.w[0] & 63) - 32;
+      U256 minus_d;  // -d as a 256-bit two's complement value
+      const std::uint64_t sign = mask_if(d > 0);  // -d negative
+      minus_d.w[0] = static_cast<std::uint64_t>(-d);
+      minus_d.w[1] = minus_d.w[2] = minus_d.w[3] = sign;
+      add_carry(v, v, minus_d);
+      v = shr(v, CT_WIDTH);
+    } else {
+      d = static_cast<std::int64_t>(v.w[0]);  // 1, 3 or 5 after 50 windows of a value below 2^252
+    }
+    const AffinePoint e = secret_entry(t, w, d);
+    acc = w == 0 ? JacobianPoint::from_affine(e) : point_add_mixed(acc, e);
+  }
+  const Felt ny = -acc.y;
+  acc.y = Felt::from_mont(select(flip, ny.mont(), acc.y.mont()));
+  return acc;
+}
+
 JacobianPoint generator_mul(const U256& k) {
   JacobianPoint acc = JacobianPoint::infinity();
   const auto le = to_le_bytes(k);

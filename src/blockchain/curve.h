@@ -74,8 +74,13 @@ class FixedBaseTable {
 
 /// The generator's table (32 windows); built on first call.
 const FixedBaseTable& generator_table();
-/// k·G through the table.
+/// k·G through the table (for public k: lookups and additions depend on k's bytes).
 JacobianPoint generator_mul(const U256& k);
+/// k·G for a secret k in [1, N) (a private key, an ECDSA nonce) with memory accesses and branches
+/// that do not depend on k: k is made odd (N - k when even, which only negates the point, and the
+/// sign is put back with a mask), recoded into 51 odd signed 5-bit digits, and each window's entry
+/// is read by scanning all 16 odd multiples of its table and keeping one with masks.
+JacobianPoint generator_mul_secret(const U256& k);
 
 /// Little-endian bytes of a U256.
 std::array<std::uint8_t, 32> to_le_bytes(const U256& v);

@@ -63,7 +63,7 @@ Result<Prepared> prepare_verify(const U256& message_hash, const Signature& sig) 
 Result<AffinePoint> get_public_point(const U256& private_key) {
   CIRO_TRY(const Scalar d, check_private_key(private_key));
   (void)d;
-  return to_affine(generator_mul(private_key));
+  return to_affine(generator_mul_secret(private_key));
 }
 
 Result<Felt> get_public_key(const U256& private_key) {
@@ -99,7 +99,7 @@ Result<Signature> sign_with_k(const U256& private_key, const U256& message_hash,
   CIRO_TRY(const Scalar d, check_private_key(private_key));
   if (!(message_hash < ELEMENT_UPPER_BOUND)) return make_error(Errc::invalid_argument, "message hash must be < 2^251");
   if (!in_range(k, ONE, Scalar::MOD)) return make_error(Errc::invalid_argument, "k must be in [1, N)");
-  const AffinePoint rp = to_affine(generator_mul(k));
+  const AffinePoint rp = to_affine(generator_mul_secret(k));
   const U256 r = rp.x.to_u256();  // compared to 2^251 before any reduction, like the reference
   if (!in_range(r, ONE, ELEMENT_UPPER_BOUND)) return make_error(Errc::invalid_argument, "r out of range for this k");
   const Scalar rs = *Scalar::from_u256(r);

@@ -123,6 +123,28 @@ TEST(Curve, GeneratorOnCurveAndGroupLaw) {
   EXPECT_TRUE(fromx->y == g.y || fromx->y == -g.y);
 }
 
+TEST(Curve, SecretGeneratorMultiplicationMatchesTheTable) {
+  // given secrets at the edges (1, 2, even and odd, N - 1, N - 2, 2^251, all ones below N) and
+  // random ones / when multiplied by the constant-time routine and by the public table / then the
+  // points are equal
+  const U256 n = ScalarParams::MOD;
+  U256 n1, n2;
+  sub_borrow(n1, n, U256::from_u64(1));
+  sub_borrow(n2, n, U256::from_u64(2));
+  std::vector<U256> ks = {U256::from_u64(1), U256::from_u64(2), U256::from_u64(3), U256::from_u64(32),
+                          U256::from_u64(33), n1, n2, U256(0, 0, 0, 0x0800000000000000ULL),
+                          U256(~0ULL, ~0ULL, ~0ULL, 0x07ffffffffffffffULL)};
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 200; ++i) {
+    U256 k(rng(), rng(), rng(), rng() & 0x07ffffffffffffffULL);
+    if (k.is_zero()) continue;
+    ks.push_back(k);
+  }
+  for (const U256& k : ks) {
+    EXPECT_EQ(to_affine(generator_mul_secret(k)), to_affine(generator_mul(k))) << to_hex(k);
+  }
+}
+
 TEST(Curve, PedersenParamsMatchTables) {
   // given cairo-lang's CONSTANT_POINTS / when compared to G and multiples of P1 / then equal
   // (the file holds 76-digit JSON integers, beyond what a JSON library keeps exactly, so the
