@@ -137,6 +137,12 @@ void ChainService::on_job_assigned(std::function<void(JobAssignedEvent)> callbac
 void ChainService::set_performance_metrics(PerformanceMetrics metrics) { m_impl->metrics = metrics; }
 
 awaitable<Result<void>> ChainService::start() {
+  auto r = co_await start_once();
+  m_impl->status.last_error = r.ok() ? std::string() : "start: " + r.error().message;
+  co_return r;
+}
+
+awaitable<Result<void>> ChainService::start_once() {
   Impl& s = *m_impl;
   const ChainOptions& o = s.options;
   if (o.rpc_urls.empty())
@@ -149,9 +155,9 @@ awaitable<Result<void>> ChainService::start() {
     defaults = ContractAddresses::sepolia();
   } else if (o.network == "mainnet" || o.network == "SN_MAIN") {
     expected_chain = "0x534e5f4d41494e";
-  } else {
+  } else if (o.network != "devnet") {  // a local devnet: any chain id, contracts given explicitly
     co_return make_error(Errc::invalid_argument,
-                         "chain option network: '" + o.network + "' (allowed: sepolia, testnet, mainnet)");
+                         "chain option network: '" + o.network + "' (allowed: sepolia, testnet, mainnet, devnet)");
   }
   CIRO_CO_TRY(s.address, s.felt_option("account_address", o.account_address, Felt()));
   if (s.address.is_zero()) co_return make_error(Errc::invalid_argument, "chain option account_address: required");
@@ -179,7 +185,7 @@ awaitable<Result<void>> ChainService::start() {
   s.rpc = std::make_unique<RpcClient>(s.ex, ro);
   CIRO_CO_TRY(s.status.spec_version, (co_await s.rpc->check_spec_version()).to_result());
   CIRO_CO_TRY(Felt chain, (co_await s.rpc->chain_id()).to_result());
-  if (chain.to_hex() != expected_chain) {
+  if (!expected_chain.empty() && chain.to_hex() != expected_chain) {
     co_return make_error(Errc::conflict, "the RPC node serves chain " + chain.to_hex() + ", not " + o.network + " (" +
                                              expected_chain + ")");
   }

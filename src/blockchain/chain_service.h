@@ -76,8 +76,10 @@ class ChainService {
   ChainService& operator=(const ChainService&) = delete;
 
   /// Errors: bad options (invalid_argument naming the option), keystore (wrong password →
-  /// permission_denied), node unreachable, wrong chain, registration reverted.
+  /// permission_denied), node unreachable, wrong chain (conflict), registration reverted. A
+  /// failure is also kept in status().last_error until a start succeeds.
   boost::asio::awaitable<Result<void>> start();
+
   /// Called for each JobAssigned event naming this worker (once per event, in chain order; again
   /// after a reorg replaces its block). Set before start().
   void on_job_assigned(std::function<void(JobAssignedEvent)> callback);
@@ -92,6 +94,7 @@ class ChainService {
   Status status() const;
 
  private:
+  boost::asio::awaitable<Result<void>> start_once();
   struct Impl;
   std::shared_ptr<Impl> m_impl;
 };

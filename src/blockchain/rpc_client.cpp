@@ -289,12 +289,11 @@ struct Url {
   std::string host;
   std::string port;
   std::string target;
-  std::string text;
+  std::string text;  ///< for messages and logs: scheme and authority only, the path (often an API key) as "/…"
 };
 
 Result<Url> parse_url(const std::string& text) {
   Url u;
-  u.text = text;
   std::string rest;
   if (text.rfind("http://", 0) == 0) {
     rest = text.substr(7);
@@ -308,6 +307,9 @@ Result<Url> parse_url(const std::string& text) {
   std::string authority = rest.substr(0, slash);
   u.target = slash == std::string::npos ? "/" : rest.substr(slash);
   if (authority.empty()) return make_error(Errc::invalid_argument, "rpc url '" + text + "': no host");
+  if (authority.find('@') != std::string::npos) {
+    return make_error(Errc::invalid_argument, "rpc url: user:password@ is not supported (an API key goes in the path)");
+  }
   if (authority.front() == '[') {  // [v6]:port
     const auto close = authority.find(']');
     if (close == std::string::npos) return make_error(Errc::invalid_argument, "rpc url '" + text + "': bad IPv6 host");
@@ -320,6 +322,7 @@ Result<Url> parse_url(const std::string& text) {
   }
   if (u.port.empty()) u.port = u.tls ? "443" : "80";
   if (u.host.empty()) return make_error(Errc::invalid_argument, "rpc url '" + text + "': no host");
+  u.text = (u.tls ? "https://" : "http://") + authority + (u.target == "/" ? "" : "/…");
   return u;
 }
 

@@ -103,6 +103,7 @@ struct Worker::Impl {
   HealthSnapshot health;
   WorkerApiContext api_ctx;
   bool stopping = false;
+  int exit_code = 0;  ///< what run() returns: 2 when the chain configuration is unusable
   std::chrono::steady_clock::time_point last_prune{};
 
   explicit Impl(utils::Config c) : config(std::move(c)) {}
@@ -158,6 +159,13 @@ struct Worker::Impl {
         log->info("Starknet: connected to {} (account {})", config.blockchain.network,
                   config.blockchain.account_address);
         net::co_spawn(io, bridge->run(), net::detached);
+      } else if (const Errc code = started.error().code; code == Errc::invalid_argument ||
+                                                          code == Errc::permission_denied || code == Errc::conflict ||
+                                                          code == Errc::not_found) {
+        // A wrong password, chain, address or contract does not heal by retrying.
+        log->error("Starknet: {}; fix the [blockchain] configuration", started.error().message);
+        exit_code = 2;
+        shutdown("Starknet configuration error");
       } else {
         log->warn("Starknet: not started, retrying: {}", started.error().message);
       }
@@ -407,7 +415,7 @@ int Worker::run() {
   w.pool.stop();
   w.pool.join();
   w.log->info("stopped");
-  return 0;
+  return w.exit_code;
 }
 
 void Worker::request_stop() {

@@ -1,3 +1,4 @@
+#include "utils/log.h"
 #include "utils/config.h"
 
 #include <toml++/toml.h>
@@ -186,6 +187,14 @@ Result<void> check_felt_hex(const std::string& s) {
             std::all_of(s.begin() + 2, s.end(), ::isxdigit);
   if (!ok)
     return Error(Errc::invalid_argument, "'" + s + "' is not a hex felt: expected 0x followed by 1 to 64 hex digits");
+  // Below the Stark prime P = 0x800000000000011 followed by 47 zeros and a 1 (63 digits).
+  std::string digits = s.substr(2);
+  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+  for (auto& ch : digits) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string p = "800000000000011" + std::string(47, '0') + "1";
+  if (digits.size() > p.size() || (digits.size() == p.size() && digits >= p)) {
+    return Error(Errc::invalid_argument, "'" + s + "' is not below the Stark prime P = 0x" + p);
+  }
   return {};
 }
 
@@ -198,9 +207,25 @@ Result<void> one_of(const std::string& v, std::initializer_list<const char*> all
   return Error(Errc::invalid_argument, "'" + v + "' is not allowed: use one of " + list);
 }
 
+// The URL may carry an API key in its path, so messages show only its scheme and host.
 Result<void> check_url(const std::string& s) {
-  if (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0) return {};
-  return Error(Errc::invalid_argument, "'" + s + "' is not an http:// or https:// URL");
+  const bool https = s.rfind("https://", 0) == 0;
+  if (!https && s.rfind("http://", 0) != 0) {
+    return Error(Errc::invalid_argument, "a URL must start with http:// or https://");
+  }
+  const std::string rest = s.substr(https ? 8 : 7);
+  const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string::npos) {
+    return Error(Errc::invalid_argument, "user:password@ in a URL is not supported (an API key goes in the path)");
+  }
+  const auto colon = authority.rfind(':');
+  const std::string host = authority.empty()         ? std::string()
+                           : authority.front() == '[' ? authority.substr(0, authority.find(']') + 1)
+                                                      : authority.substr(0, colon);
+  if (host.empty() || host == "[]") {
+    return Error(Errc::invalid_argument, "'" + s.substr(0, https ? 8 : 7) + "' names no host");
+  }
+  return {};
 }
 
 Result<void> check_node_id(const std::string& s) {
@@ -404,7 +429,7 @@ const std::vector<KeySpec>& registry() {
        [](const Config& c) { return quote(format_duration(c.api.request_timeout)); }},
       // [log]
       {"log", "level", "level or \"level,subsystem=level,...\"", "log levels (CIRO_LOG / RUST_LOG override)", false,
-       set_string(FIELD(log.level)), [](const Config& c) { return quote(c.log.level); }},
+       set_string(FIELD(log.level), check_log_level), [](const Config& c) { return quote(c.log.level); }},
       {"log", "format", "text | json", "log line format", false,
        set_string(FIELD(log.format),
                   [](const std::string& v) {
@@ -443,26 +468,43 @@ Result<void> apply_text(Config& c, const KeySpec& k, const std::string& text, co
     holder = toml::table{{"v", text}};
   }
   auto r = k.set(c, *holder.get("v"));
+  if (!r.ok() && !holder.get("v")->is_string()) {
+    // A text that happens to read as another TOML type (0x1234 is a TOML integer) may still be
+    // meant as a string: try it as one before giving up.
+    toml::table raw{{"v", text}};
+    if (k.set(c, *raw.get("v")).ok()) return {};
+  }
   if (!r.ok()) return located(where, k, r.error());
   return {};
 }
 
 std::string line_of(const toml::node& n) { return std::to_string(n.source().begin.line); }
 
-// Post-parse checks that involve several keys.
-Result<void> validate(const Config& c, const std::string& where) {
-  auto bad = [&](const std::string& m) { return Error(Errc::invalid_argument, where + ": " + m); };
+// Post-parse checks that involve several keys. Each error starts with where its first key was
+// set (file:line, environment variable, flag), or "built-in default".
+using Origins = std::map<std::string, std::string>;
+Result<void> validate(const Config& c, const Origins& origins) {
+  std::string first_key;
+  auto bad = [&](const std::string& m) {
+    const auto it = origins.find(first_key);
+    return Error(Errc::invalid_argument, (it == origins.end() ? std::string("built-in default") : it->second) + ": " + m);
+  };
+  first_key = "executor.default_memory";
   if (c.executor.default_memory > c.executor.max_memory) {
     return bad("executor.default_memory (" + format_size(c.executor.default_memory) +
                ") is above executor.max_memory (" + format_size(c.executor.max_memory) + ")");
   }
+  first_key = "executor.default_cpus";
   if (c.executor.default_cpus > c.executor.max_cpus) {
     return bad("executor.default_cpus is above executor.max_cpus");
   }
+  first_key = "executor.default_pids";
   if (c.executor.default_pids > c.executor.max_pids) return bad("executor.default_pids is above executor.max_pids");
+  first_key = "executor.default_timeout";
   if (c.executor.default_timeout > c.executor.max_timeout) {
     return bad("executor.default_timeout is above executor.max_timeout");
   }
+  first_key = "blockchain.enabled";
   if (c.blockchain.enabled && c.blockchain.rpc_url.empty()) {
     return bad("blockchain.enabled is true but blockchain.rpc_url is empty");
   }
@@ -472,6 +514,11 @@ Result<void> validate(const Config& c, const std::string& where) {
   if (c.blockchain.enabled && c.blockchain.keystore.empty()) {
     return bad("blockchain.enabled is true but blockchain.keystore is empty (create one with: ciro-worker keys new)");
   }
+  const bool has_defaults = c.blockchain.network == "sepolia" || c.blockchain.network == "testnet";
+  if (c.blockchain.enabled && !has_defaults && c.blockchain.job_manager_address.empty()) {
+    return bad("blockchain.network is " + c.blockchain.network +
+               ", which has no default contracts: set blockchain.job_manager_address (and cdc_pool_address)");
+  }
   return {};
 }
 
@@ -479,10 +526,17 @@ Result<void> validate(const Config& c, const std::string& where) {
 
 Result<Config> load_config(const ConfigSources& sources) {
   Config c;
+  Origins origins;  // "section.key" -> where its value came from, for the cross-key checks
   // 1. file
   if (sources.file) {
     const auto& path = *sources.file;
     c.source_file = path;
+    std::error_code fec;
+    if (!std::filesystem::is_regular_file(path, fec)) {
+      return Error(Errc::invalid_argument,
+                   path.string() + (std::filesystem::exists(path, fec) ? ": not a regular file" : ": no such file") +
+                       " (--config takes a TOML file such as config/development.toml)");
+    }
     toml::table table;
     try {
       table = toml::parse_file(path.string());
@@ -509,6 +563,7 @@ Result<Config> load_config(const ConfigSources& sources) {
         }
         auto r = k->set(c, value);
         if (!r.ok()) return located(path.string() + ":" + line_of(value), *k, r.error());
+        origins[section + "." + key] = path.string() + ":" + line_of(value);
       }
     }
   }
@@ -522,6 +577,7 @@ Result<Config> load_config(const ConfigSources& sources) {
     for (const auto& k : registry()) {
       if (name == "CIRO_" + upper(k.section) + "__" + upper(k.key)) {
         CIRO_TRY_VOID(apply_text(c, k, text, "environment " + name));
+        origins[k.section + "." + k.key] = "environment " + name;
         matched = true;
         break;
       }
@@ -529,11 +585,15 @@ Result<Config> load_config(const ConfigSources& sources) {
     if (!matched) c.warnings.push_back("environment " + name + ": no such configuration key (ignored)");
   }
   // CIRO_LOG wins over RUST_LOG, which is accepted for the original's users.
-  if (auto it = sources.environment.find("CIRO_LOG"); it != sources.environment.end() && !it->second.empty()) {
+  for (const char* name : {"CIRO_LOG", "RUST_LOG"}) {
+    auto it = sources.environment.find(name);
+    if (it == sources.environment.end() || it->second.empty()) continue;
+    if (auto ok = check_log_level(it->second); !ok.ok()) {
+      return Error(Errc::invalid_argument, "environment " + std::string(name) + ": " + ok.error().message +
+                                               " (allowed: level or \"level,subsystem=level,...\")");
+    }
     c.log.level = it->second;
-  } else if (auto it2 = sources.environment.find("RUST_LOG");
-             it2 != sources.environment.end() && !it2->second.empty()) {
-    c.log.level = it2->second;
+    break;
   }
   // 3. flags
   for (const auto& [dotted, text] : sources.overrides) {
@@ -543,8 +603,15 @@ Result<Config> load_config(const ConfigSources& sources) {
       return Error(Errc::invalid_argument, "--set " + dotted + ": no such configuration key (see --help-config)");
     }
     CIRO_TRY_VOID(apply_text(c, *k, text, "--set " + dotted));
+    origins[dotted] = "--set " + dotted;
   }
-  CIRO_TRY_VOID(validate(c, sources.file ? sources.file->string() : std::string("configuration")));
+  // Relative paths are resolved now, against the directory the worker was started in: the engine
+  // resolves bind mounts against its own working directory, not ours.
+  std::error_code aec;
+  if (!c.node.data_dir.empty() && c.node.data_dir.is_relative()) {
+    c.node.data_dir = std::filesystem::absolute(c.node.data_dir, aec).lexically_normal();
+  }
+  CIRO_TRY_VOID(validate(c, origins));
   return c;
 }
 

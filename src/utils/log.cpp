@@ -112,11 +112,18 @@ std::shared_ptr<spdlog::logger> make_logger_locked(State& s, const std::string& 
 
 }  // namespace
 
-Result<void> init_logging(const LogOptions& options) {
+namespace {
+
+struct LevelSpec {
   spdlog::level::level_enum default_level = spdlog::level::info;
   std::map<std::string, spdlog::level::level_enum> levels;
+};
+
+Result<LevelSpec> parse_spec(const std::string& spec) {
+  LevelSpec out;
+  auto& default_level = out.default_level;
+  auto& levels = out.levels;
   std::size_t start = 0;
-  const std::string& spec = options.level;
   while (start <= spec.size()) {
     auto comma = spec.find(',', start);
     std::string part = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
@@ -140,6 +147,21 @@ Result<void> init_logging(const LogOptions& options) {
     else
       default_level = lv;
   }
+  return out;
+}
+
+}  // namespace
+
+Result<void> check_log_level(const std::string& spec) {
+  CIRO_TRY(auto parsed, parse_spec(spec));
+  (void)parsed;
+  return {};
+}
+
+Result<void> init_logging(const LogOptions& options) {
+  CIRO_TRY(const LevelSpec parsed, parse_spec(options.level));
+  const auto default_level = parsed.default_level;
+  const auto& levels = parsed.levels;
   if (options.format != "text" && options.format != "json") {
     return Error(Errc::invalid_argument, "log format '" + options.format + "': use text or json");
   }

@@ -22,6 +22,9 @@ struct LogOptions {
 /// is accepted and applies to every subsystem.
 Result<void> init_logging(const LogOptions& options);
 
+/// Whether a level spec ("info,compute=debug") would be accepted by init_logging.
+Result<void> check_log_level(const std::string& spec);
+
 /// The subsystem's logger; created on first use with the current settings.
 std::shared_ptr<spdlog::logger> logger(const std::string& subsystem);
 

@@ -120,3 +120,26 @@ TEST(WorkerChain, MissingKeystoreIsAClearStartError) {
   EXPECT_NE(r.error().message.find("keys new"), std::string::npos) << r.error().message;
   std::filesystem::remove_all(dir);
 }
+
+// Given [blockchain] enabled with a keystore password that does not open the keystore, when the
+// worker starts, then it stops by itself with exit status 2 and says why (retrying cannot help),
+// and the node reported the failure while it ran.
+TEST(WorkerChain, UnusableChainConfigurationStopsTheWorker) {
+  auto dir = fresh_dir("chain-badpw");
+  ciro::fakes::FakeStarknet node;
+  const U256 key = *parse_hex_u256("0x139fe4d6f02e666e86a6f58e65060f115cd3c185bd9e98bd829636931458f79");
+  node.add_account(ADDR, 0, get_public_key(key)->to_hex());
+  ASSERT_TRUE(keystore_write(dir / "key.json", key, "pw", ADDR, KdfLimits::interactive()).ok());
+  ::setenv("CIRO_FT_CHAIN_BADPW", "not-the-password", 1);
+  WorkerProcess w(dir / "data", {"--set", "blockchain.enabled=true",
+                                 "--set", "blockchain.rpc_url=[\"" + node.url() + "\"]",
+                                 "--set", std::string("blockchain.account_address=\"") + ADDR + "\"",
+                                 "--set", "blockchain.keystore=\"" + (dir / "key.json").string() + "\"",
+                                 "--set", "blockchain.password_env=\"CIRO_FT_CHAIN_BADPW\"",
+                                 "--set", std::string("blockchain.job_manager_address=\"") + JM + "\""});
+  (void)w.start();  // it may already be gone when /health/ready would answer
+  ASSERT_TRUE(wait_for([&] { return !w.running(); })) << w.log_text();
+  EXPECT_EQ(w.exit_status(), 2) << w.log_text();
+  EXPECT_NE(w.log_text().find("fix the [blockchain] configuration"), std::string::npos) << w.log_text();
+  EXPECT_TRUE(node.invokes().empty());
+}

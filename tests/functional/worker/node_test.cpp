@@ -125,6 +125,28 @@ TEST(WorkerNode, CtlSubmitResultVerify) {
   std::filesystem::remove_all(dir);
 }
 
+// Given a worker started with a relative data_dir (as `make run` does with "./data"), when a job
+// with an input file runs, then the input is mounted and the job succeeds: the engine, whose
+// working directory is elsewhere, is given absolute paths.
+TEST(WorkerNode, RelativeDataDirMountsInputs) {
+  auto dir = fresh_dir("reldata");
+  const auto previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  WorkerProcess w("data");
+  const auto started = w.start();
+  std::filesystem::current_path(previous);
+  ASSERT_TRUE(started.ok()) << w.log_text();
+  std::string id = w.submit("{" + V + R"(,"command":["sh","-c","cat /input/in.txt > /output/copy.txt"],
+    "inputs":[{"path":"in.txt","content":"relative"}],"timeout":"60s"})");
+  ASSERT_FALSE(id.empty());
+  auto done = nlohmann::json::parse(w.wait_job(id));
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_EQ(w.get("/api/v1/jobs/" + id + "/outputs/copy.txt")->body, "relative");
+  EXPECT_TRUE(std::filesystem::exists(dir / "data" / "jobs"));
+  EXPECT_EQ(w.terminate(), 0);
+  std::filesystem::remove_all(dir);
+}
+
 // Given a node with the fake NVML behind a recording engine proxy, when a job asks for one GPU,
 // then the container create sent to the engine carries an NVIDIA device request with the chosen
 // GPU's UUID (Podman ignores it here, so the job still runs).

@@ -51,7 +51,7 @@ std::string node_id_for(const fs::path& data_dir) {
 }  // namespace
 
 WorkerProcess::WorkerProcess(fs::path data_dir, std::vector<std::string> extra_args)
-    : m_data_dir(std::move(data_dir)), m_args(std::move(extra_args)) {}
+    : m_data_dir(fs::absolute(data_dir)), m_data_dir_arg(std::move(data_dir)), m_args(std::move(extra_args)) {}
 
 WorkerProcess::~WorkerProcess() {
   if (m_pid > 0) kill9();
@@ -64,7 +64,7 @@ Result<void> WorkerProcess::start(std::chrono::seconds timeout) {
                                    "--config",
                                    std::string(CIRO_SOURCE_DIR) + "/config/development.toml",
                                    "--data-dir",
-                                   m_data_dir.string(),
+                                   m_data_dir_arg.string(),  // as given: a relative one is the worker's to resolve
                                    "--bind",
                                    "127.0.0.1:0",
                                    "--id",
@@ -108,6 +108,7 @@ bool WorkerProcess::running() {
   pid_t r = ::waitpid(m_pid, &status, WNOHANG);
   if (r == m_pid) {
     m_pid = -1;
+    m_exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return false;
   }
   return true;

@@ -33,6 +33,8 @@ class WorkerProcess {
   /// SIGKILL and reap.
   void kill9();
   bool running();
+  /// The exit status once running() has seen the process end by itself (-1 before).
+  int exit_status() const { return m_exit_status; }
 
   const std::string& url() const { return m_url; }
   const std::string& token() const { return m_token; }
@@ -50,9 +52,11 @@ class WorkerProcess {
   std::string wait_job(const std::string& id, std::chrono::seconds timeout = std::chrono::seconds(60)) const;
 
  private:
-  std::filesystem::path m_data_dir;
+  std::filesystem::path m_data_dir;      ///< absolute, for the harness's own file accesses
+  std::filesystem::path m_data_dir_arg;  ///< as given to the constructor, passed to --data-dir
   std::vector<std::string> m_args;
   pid_t m_pid = -1;
+  int m_exit_status = -1;
   std::string m_url;
   std::string m_token;
 };

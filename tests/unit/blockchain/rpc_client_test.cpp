@@ -252,3 +252,17 @@ TEST(RpcClient, GetEventsFollowsContinuationTokens) {
   EXPECT_EQ(seen.front(), "0x1");
   EXPECT_EQ(seen.back(), "0x7");
 }
+
+// Given an endpoint whose path carries an API key and which refuses connections, when a call
+// fails, then the error names the scheme and host but not the path.
+TEST(RpcClient, ErrorsDoNotRepeatTheUrlPath) {
+  asio::io_context io;
+  RpcOptions o = fast({dead_url() + "/v2/SECRETKEY123"});
+  o.max_attempts = 2;
+  RpcClient c(io.get_executor(), o);
+  auto n = run_coro(io, c.block_number());
+  ASSERT_FALSE(n.ok());
+  const std::string text = n.error().to_string();
+  EXPECT_EQ(text.find("SECRETKEY123"), std::string::npos) << text;
+  EXPECT_NE(text.find("http://127.0.0.1:"), std::string::npos) << text;
+}

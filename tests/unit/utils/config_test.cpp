@@ -156,3 +156,74 @@ TEST(Config, UnknownFlagKeyIsAnError) {
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("node.colour"), std::string::npos);
 }
+
+// Given a short hex address in an environment variable (TOML would read 0x1234 as an integer),
+// when loaded, then it is taken as the string it was meant to be.
+TEST(Config, HexTextInEnvironmentIsAString) {
+  auto c = load_config({std::nullopt, {{"CIRO_BLOCKCHAIN__ACCOUNT_ADDRESS", "0x1234"}}, {}});
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->blockchain.account_address, "0x1234");
+}
+
+// Given a folder or a missing path as the configuration file, when loaded, then it is an error
+// naming the path, not a silent start on the defaults.
+TEST(Config, FolderOrMissingFileIsAnError) {
+  auto dir = load_config({fs::temp_directory_path(), {}, {}});
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.error().message.find("not a regular file"), std::string::npos) << dir.error().message;
+  auto missing = load_config({fs::temp_directory_path() / "no-such-ciro.toml", {}, {}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("no such file"), std::string::npos) << missing.error().message;
+}
+
+// Given an unknown log level in the file or in CIRO_LOG, when loaded, then it is refused there
+// (file:line or the variable's name), not later when logging starts.
+TEST(Config, BadLogLevelIsRefusedWhereItWasSet) {
+  auto file = write_toml("[log]\nlevel = \"loud\"\n");
+  auto c = load_config({file, {}, {}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find(file.string() + ":2"), std::string::npos) << c.error().message;
+  auto e = load_config({std::nullopt, {{"CIRO_LOG", "info,api=shouty"}}, {}});
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("CIRO_LOG"), std::string::npos) << e.error().message;
+}
+
+// Given a cross-key conflict caused by an environment variable, when loaded, then the error
+// blames the variable, not the file.
+TEST(Config, CrossKeyErrorNamesWhereTheValueCameFrom) {
+  auto file = write_toml("[executor]\nmax_memory = \"2GiB\"\n");
+  auto c = load_config({file, {{"CIRO_EXECUTOR__DEFAULT_MEMORY", "3GiB"}}, {}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message.rfind("environment CIRO_EXECUTOR__DEFAULT_MEMORY", 0), 0u) << c.error().message;
+}
+
+// Given chain values that cannot work (an address not below the Stark prime, a URL without a
+// host or with credentials, mainnet or devnet without contract addresses), when loaded, then
+// each is refused at start-up, and no message repeats the URL's path (it may hold an API key).
+TEST(Config, UnusableChainValuesAreRefused) {
+  const std::string p = "0x800000000000011000000000000000000000000000000000000000000000001";
+  for (const std::string& text :
+       {"[blockchain]\naccount_address = \"" + p + "\"\n",
+        "[blockchain]\njob_manager_address = \"0x" + std::string(64, 'f') + "\"\n",
+        std::string("[blockchain]\nrpc_url = \"http://\"\n"), std::string("[blockchain]\nrpc_url = \"https:///v2/KEY1\"\n"),
+        std::string("[blockchain]\nrpc_url = \"https://user:KEY2@rpc.example/v2\"\n"),
+        std::string("[blockchain]\nenabled = true\nnetwork = \"mainnet\"\nrpc_url = \"https://rpc.example\"\n"
+                    "account_address = \"0x1\"\nkeystore = \"k.json\"\n"),
+        std::string("[blockchain]\nenabled = true\nnetwork = \"devnet\"\nrpc_url = \"http://127.0.0.1:5050\"\n"
+                    "account_address = \"0x1\"\nkeystore = \"k.json\"\n")}) {
+    auto c = load_config({write_toml(text), {}, {}});
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.error().message.find("KEY"), std::string::npos) << c.error().message;
+  }
+  auto below = load_config({write_toml("[blockchain]\naccount_address = \"" + p.substr(0, p.size() - 1) + "0\"\n"), {}, {}});
+  EXPECT_TRUE(below.ok()) << below.error().to_string();  // P - 1
+}
+
+// Given a relative data_dir, when loaded, then it is made absolute against the current
+// directory (the engine resolves bind mounts against its own).
+TEST(Config, RelativeDataDirIsMadeAbsolute) {
+  auto c = load_config({write_toml("[node]\ndata_dir = \"./some/data\"\n"), {}, {}});
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_TRUE(c->node.data_dir.is_absolute());
+  EXPECT_EQ(c->node.data_dir, (fs::current_path() / "some" / "data"));
+}
