@@ -17,6 +17,7 @@ struct HttpRequest {
   std::string method;                          ///< "GET", "POST", ...
   std::string target;                          ///< as sent: path and query
   std::string path;                            ///< percent-decoded path without the query
+  std::vector<std::string> segments;           ///< the path split at '/' first, each then decoded
   std::map<std::string, std::string> query;    ///< decoded query parameters (last one wins)
   std::map<std::string, std::string> headers;  ///< lower-case names
   std::map<std::string, std::string> params;   ///< filled by the router from {name} segments

@@ -91,7 +91,8 @@ Result<ClientResponse> http_request(const std::string& base_url, const ClientReq
     parser.get().body().data = buf;
     parser.get().body().size = sizeof buf;
     if (request.timeout.count() > 0) stream.expires_after(request.timeout);
-    http::read(stream, buffer, parser, ec);
+    // read_some: hand over what has arrived (a followed log line) instead of waiting for 64 KiB.
+    http::read_some(stream, buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) return Error(Errc::io, "reading the response body failed: " + ec.message());
     std::string piece(buf, sizeof buf - parser.get().body().size);

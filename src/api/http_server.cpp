@@ -56,6 +56,17 @@ HttpRequest convert(http::request<http::string_body>&& req, const std::string& r
   std::string_view target(r.target);
   auto q = target.find('?');
   r.path = percent_decode(target.substr(0, q), false);
+  // Split before decoding, so an encoded '/' (%2F) stays inside its segment and cannot reach
+  // another route. Empty segments ("//") are kept and match no route.
+  std::string_view raw = target.substr(0, q);
+  if (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
+  while (true) {
+    const auto slash = raw.find('/');
+    r.segments.push_back(percent_decode(raw.substr(0, slash), false));
+    if (slash == std::string_view::npos) break;
+    raw.remove_prefix(slash + 1);
+  }
+  if (r.segments.size() == 1 && r.segments[0].empty()) r.segments.clear();  // "/" itself
   if (q != std::string_view::npos) {
     std::string_view qs = target.substr(q + 1);
     while (!qs.empty()) {
@@ -175,6 +186,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       stream->expires_after(std::min<std::chrono::milliseconds>(options.request_timeout, std::chrono::seconds(10)));
       auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, tuple_awaitable);
       beast::error_code ec = hec;
+      if (!ec) {
+        if (auto refused = framing_error(parser.get())) {
+          // Answered and closed: what follows on this connection cannot be trusted to be a request.
+          auto res = make_plain(std::move(*refused), 11, false);
+          co_await write_simple(*stream, res);
+          break;
+        }
+      }
       if (!ec && options.precheck) {
         // Refuse (e.g. 401) before reading a body nobody is entitled to make us hold.
         HttpRequest head_only = convert_header(parser.get(), remote);
@@ -183,6 +202,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           co_await write_simple(*stream, res);
           break;
         }
+      }
+      if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        stream->expires_after(options.request_timeout);
+        co_await write_simple(*stream, go_on);
       }
       if (!ec && !parser.is_done()) {
         stream->expires_after(options.request_timeout);
@@ -242,6 +266,30 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     beast::error_code ignored;
     stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
     connections.erase(stream);
+  }
+
+  // Requests whose framing or target we will not guess at (RFC 9112 §6.3: an unknown transfer
+  // coding, or one next to a Content-Length, is answered 400 and the connection closed).
+  static std::optional<HttpResponse> framing_error(const http::request<http::string_body>& req) {
+    const std::string_view target = req.target();
+    if (target.empty() || (target.front() != '/' && !(target == "*" && req.method() == http::verb::options))) {
+      return error_response(400, "bad_request", "the request target must be a path starting with '/'");
+    }
+    if (req.count(http::field::transfer_encoding) > 1 || req.count(http::field::content_length) > 1) {
+      return error_response(400, "bad_request", "Transfer-Encoding or Content-Length given more than once");
+    }
+    if (req.find(http::field::transfer_encoding) != req.end()) {
+      if (!beast::iequals(req[http::field::transfer_encoding], "chunked")) {
+        return error_response(400, "bad_request", "Transfer-Encoding: only 'chunked' is accepted");
+      }
+      if (req.find(http::field::content_length) != req.end()) {
+        return error_response(400, "bad_request", "Transfer-Encoding and Content-Length together are refused");
+      }
+    }
+    if (req.find(http::field::expect) != req.end() && !beast::iequals(req[http::field::expect], "100-continue")) {
+      return error_response(417, "expectation_failed", "Expect: only '100-continue' is supported");
+    }
+    return std::nullopt;
   }
 
   static http::response<http::string_body> make_plain(HttpResponse r, unsigned version, bool keep_alive) {

@@ -66,7 +66,8 @@ bool Router::match(const Route& route, const std::vector<std::string>& path,
 boost::asio::awaitable<HttpResponse> Router::dispatch(HttpRequest request) const {
   auto started = std::chrono::steady_clock::now();
   const std::string method = request.method;
-  auto path = split_path(request.path);
+  auto path = request.segments.empty() && !request.path.empty() && request.path != "/" ? split_path(request.path)
+                                                                                        : request.segments;
   std::string allowed;
   const Route* found = nullptr;
   std::map<std::string, std::string> params;

@@ -16,6 +16,16 @@ struct CtlOptions {
   bool json = false;  ///< print raw JSON instead of text
 };
 
+/// Checks made before any request, so that bad input is a local exit-2 error that says what is
+/// wrong and what is allowed. Each returns "" when the value is acceptable, else that message.
+/// url: plain http://HOST[:PORT][/PREFIX] (the client has no TLS).
+std::string url_problem(const std::string& url);
+/// id: what the node accepts in /api/v1/jobs/{id}: 1 to 64 lowercase hex digits.
+std::string job_id_problem(const std::string& id);
+/// key: verify's expected signer, a hex Ed25519 public key or an Ed25519 peer id.
+std::string verify_key_problem(const std::string& key);
+
+/// Each command prints its result on stdout, errors on stderr, and returns an Exit code.
 int cmd_submit(const CtlOptions& o, const std::string& file, bool wait, double wait_timeout_s);
 int cmd_status(const CtlOptions& o, const std::string& id);
 int cmd_logs(const CtlOptions& o, const std::string& id, bool follow, const std::string& stream);

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,27 @@ namespace {
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
+}
+
+// CLI11 checks for a missing subcommand before it reports stray words, so `ciroctl bogus` alone
+// would say "A subcommand is required". Names the unknown word and lists the commands instead.
+void print_command_error(CLI::App& app) {
+  std::string commands;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    commands += (commands.empty() ? "" : ", ") + sub->get_name();
+  }
+  std::string unknown;
+  for (const auto& word : app.remaining()) {
+    if (!word.empty() && word.front() != '-') {
+      unknown = word;
+      break;
+    }
+  }
+  if (unknown.empty())
+    std::cerr << "ciroctl: a command is required";
+  else
+    std::cerr << "ciroctl: unknown command '" << unknown << "'";
+  std::cerr << "; commands: " << commands << " (ciroctl --help for details)\n";
 }
 }  // namespace
 
@@ -61,7 +83,8 @@ int main(int argc, char** argv) {
   auto cancel = app.add_subcommand("cancel", "cancel a queued or running job");
   cancel->add_option("id", id, "job id")->required();
   auto list = app.add_subcommand("list", "list jobs, newest first");
-  list->add_option("--state", state, "queued, running, succeeded, failed or cancelled");
+  list->add_option("--state", state, "queued, running, succeeded, failed or cancelled")
+      ->check(CLI::IsMember({"queued", "running", "succeeded", "failed", "cancelled"}));
   list->add_option("--limit", limit, "how many (1-500)")->check(CLI::Range(1, 500));
   auto node = app.add_subcommand("node", "show the node: id, peer id, engine, GPUs, slots");
   auto verify = app.add_subcommand("verify", "verify a downloaded result folder (signature, manifest, every file)");
@@ -73,8 +96,26 @@ int main(int argc, char** argv) {
 #endif
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RequiredError& e) {
+    if (!app.get_subcommands().empty()) return app.exit(e) == 0 ? OK : USAGE;
+    print_command_error(app);
+    return USAGE;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? OK : USAGE;
+  }
+  // Checked here, before any request, so that a mistyped value is bad usage (exit 2) with what is
+  // allowed, never a server error or "unreachable".
+  if (*submit || *status || *logs || *result || *cancel || *list || *node) {
+    if (const std::string problem = url_problem(o.url); !problem.empty()) {
+      std::cerr << "ciroctl: " << (app.count("--url") > 0 ? "--url" : "CIRO_URL") << " '" << o.url << "': " << problem
+                << "\n";
+      return USAGE;
+    }
+  }
+  if (*submit && !(std::isfinite(wait_timeout) && wait_timeout >= 0)) {
+    std::cerr << "ciroctl: --wait-timeout " << submit->get_option("--wait-timeout")->as<std::string>()
+              << ": give a number of seconds >= 0 (0 = wait without a limit)\n";
+    return USAGE;
   }
   if (!token_file.empty()) {
     std::ifstream in(token_file);

@@ -174,6 +174,11 @@ int keys_cli_main(const std::vector<std::string>& args, std::ostream& out, std::
     return args.empty() ? 2 : 0;
   }
   const std::string cmd = args[0];
+  // Before the options, so that a mistyped command is named as such, not as a missing --keystore.
+  if (cmd != "new" && cmd != "import" && cmd != "show") {
+    err << "keys: unknown command '" << cmd << "'; commands: new, import, show\n" << USAGE;
+    return 2;
+  }
   std::string keystore, address, key_file, key_env, password_env = "CIRO_KEYSTORE_PASSWORD", password_file;
   bool fast = false, decrypt = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
@@ -248,10 +253,6 @@ int keys_cli_main(const std::vector<std::string>& args, std::ostream& out, std::
     out << "address: " << (info->address.empty() ? "(not set)" : info->address) << "\n";
     out << "public_key: " << info->public_key << "\n";
     return 0;
-  }
-  if (cmd != "new" && cmd != "import") {
-    err << "keys: unknown command " << cmd << "\n" << USAGE;
-    return 2;
   }
   if (std::filesystem::exists(keystore)) {
     err << "keys " << cmd << ": " << keystore << " exists; refusing to overwrite\n";

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <cerrno>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -141,8 +143,9 @@ awaitable<HttpResponse> list_jobs(WorkerApiContext* ctx, HttpRequest req) {
   std::optional<std::int64_t> after;
   if (auto it = req.query.find("after"); it != req.query.end()) {
     char* end = nullptr;
+    errno = 0;
     long long v = std::strtoll(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0' || v < 0) {
+    if (it->second.empty() || *end != '\0' || v < 0 || errno == ERANGE) {
       co_return api::error_response(400, "invalid_query", "after must be the next_cursor of a previous page", "after");
     }
     after = v;

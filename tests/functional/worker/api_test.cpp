@@ -5,6 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <thread>
 
@@ -27,6 +32,8 @@ class WorkerApi : public ::testing::Test {
   static void TearDownTestSuite() {
     if (s_worker) {
       EXPECT_EQ(s_worker->terminate(), 0);
+      // SIGTERM leaves running containers for the next start to reattach; there is none here.
+      remove_engine_containers(s_worker->node_id());
       delete s_worker;
     }
     s_worker = nullptr;
@@ -56,6 +63,34 @@ std::filesystem::path* WorkerApi::s_dir = nullptr;
 WorkerProcess* WorkerApi::s_worker = nullptr;
 
 const std::string V = R"("api_version":"ciro/v1")";
+
+// Sends raw bytes to the worker and returns everything it answers until it closes the
+// connection (or 3 s pass).
+std::string raw_exchange(const std::string& url, const std::string& bytes) {
+  const std::string host = url.substr(7);
+  const auto colon = host.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1))));
+  ::inet_pton(AF_INET, host.substr(0, colon).c_str(), &addr.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
 
 }  // namespace
 
@@ -189,7 +224,7 @@ TEST_F(WorkerApi, UnknownIdsPathsAndRoutes) {
   EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs/ok.txt")->status, 200);
   EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs/../../node.key")->status, 400);
   EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs/%2e%2e/%2e%2e/node.key")->status, 400);
-  EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs//etc/passwd")->status, 404);
+  EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs//etc/passwd")->status, 400);  // an absolute output path
   EXPECT_EQ(w().get("/api/v1/jobs/" + id + "/outputs/missing.txt")->status, 404);
   EXPECT_EQ(w().get("/api/v1/nothing")->status, 404);
   EXPECT_EQ(w().post("/api/v1/node", "{}")->status, 405);
@@ -222,10 +257,12 @@ TEST_F(WorkerApi, MetricsPassPromtool) {
         "ciro_http_requests_total", "ciro_build_info", "ciro_gpus_offered", "ciro_engine_up"}) {
     EXPECT_NE(m->body.find(name), std::string::npos) << name;
   }
-  auto file = fresh_dir("metrics") / "metrics.txt";
+  const auto dir = fresh_dir("metrics");
+  const auto file = dir / "metrics.txt";
   std::ofstream(file) << m->body;
   auto [rc, out] = run_command("promtool check metrics < '" + file.string() + "' 2>&1");
   EXPECT_EQ(rc, 0) << out;
+  std::filesystem::remove_all(dir);
 }
 
 // Given the health endpoints, when read on a node without NVML, then /health is degraded with
@@ -361,4 +398,44 @@ TEST_F(WorkerApi, MalformedRequestLineIs400) {
     EXPECT_NE(out.find("400"), std::string::npos) << line << ": " << out;
   }
   EXPECT_EQ(w().get("/health/live", false)->status, 200);
+}
+
+// Given requests whose framing could be read two ways (a transfer coding other than chunked, one
+// next to a Content-Length, two Content-Lengths) with a second request hidden behind, when sent,
+// then each gets one 400 and the connection is closed: the hidden request is never answered.
+TEST_F(WorkerApi, AmbiguousFramingIsRefusedAndClosed) {
+  const std::string hidden = "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const std::string& head :
+       {std::string("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"),
+        std::string("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+                    "0\r\n\r\n"),
+        std::string("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n")}) {
+    const std::string out = raw_exchange(w().url(), head + hidden);
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << head << " -> " << out;
+    EXPECT_EQ(count_of(out, "HTTP/1.1 "), 1u) << head << " -> " << out;
+  }
+  EXPECT_EQ(w().get("/health/live", false)->status, 200);
+}
+
+// Given a request target without the leading '/', doubled slashes, and an encoded '/' inside a
+// job id, when sent, then the first is a 400 and the others reach no route (404), not /health or
+// the result route.
+TEST_F(WorkerApi, TargetsAreMatchedExactly) {
+  EXPECT_EQ(raw_exchange(w().url(), "GET health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(w().get("//api//v1//node")->status, 404);
+  EXPECT_EQ(w().get("/api/v1/jobs/abc%2Fresult")->status, 404);
+  auto huge = w().get("/api/v1/jobs?after=99999999999999999999999");
+  EXPECT_EQ(huge->status, 400) << huge->body;
+}
+
+// Given a job submitted with "Expect: 100-continue", when the headers are accepted, then the
+// worker answers "100 Continue" before the body is sent, and then the final answer.
+TEST_F(WorkerApi, ExpectContinueIsAnswered) {
+  const std::string body = "{" + V + R"(,"command":["true"]})";
+  const std::string out = raw_exchange(
+      w().url(), "POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + w().token() +
+                     "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(out.rfind("HTTP/1.1 100 Continue", 0), 0u) << out;
+  EXPECT_NE(out.find("HTTP/1.1 201 Created"), std::string::npos) << out;
 }

@@ -147,6 +147,32 @@ TEST(WorkerNode, RelativeDataDirMountsInputs) {
   std::filesystem::remove_all(dir);
 }
 
+// Given a job that prints a line, sleeps, then prints another, when followed with
+// `ciroctl logs -f`, then the first line reaches ciroctl's output while the job is still running
+// (the client hands over what has arrived instead of waiting for a full buffer).
+TEST(WorkerNode, CtlFollowPrintsLinesWhileTheJobRuns) {
+  auto dir = fresh_dir("ctlfollow");
+  WorkerProcess w(dir / "data");
+  ASSERT_TRUE(w.start().ok());
+  std::string id = w.submit("{" + V + R"(,"command":["sh","-c","echo first; sleep 4; echo second"],"timeout":"60s"})");
+  ASSERT_FALSE(id.empty());
+  const std::string cmd = std::string(CIRO_CTL_BIN) + " --url " + w.url() + " --token-file " +
+                          (w.data_dir() / "api.token").string() + " logs -f " + id + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[256] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, p), nullptr);
+  const auto state = nlohmann::json::parse(w.get("/api/v1/jobs/" + id)->body)["state"];
+  EXPECT_EQ(std::string(line), "first\n");
+  EXPECT_EQ(state, "running");
+  std::string rest;
+  while (std::fgets(line, sizeof line, p) != nullptr) rest += line;
+  EXPECT_EQ(::pclose(p), 0);
+  EXPECT_NE(rest.find("second"), std::string::npos) << rest;
+  EXPECT_EQ(w.terminate(), 0);
+  std::filesystem::remove_all(dir);
+}
+
 // Given a node with the fake NVML behind a recording engine proxy, when a job asks for one GPU,
 // then the container create sent to the engine carries an NVIDIA device request with the chosen
 // GPU's UUID (Podman ignores it here, so the job still runs).

@@ -202,6 +202,15 @@ std::pair<int, std::string> run_command(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+void remove_engine_containers(const std::string& node_id) {
+  for (const auto& id : engine_containers(node_id)) {
+    run_command("curl -s --max-time 30 -X DELETE --unix-socket '" + engine_socket() + "' 'http://d/v1.41/containers/" +
+                id + "?force=1&v=1'");
+  }
+}
+
+std::string WorkerProcess::node_id() const { return node_id_for(m_data_dir); }
+
 std::vector<std::string> engine_containers(const std::string& node_id) {
   std::string filter = "%7B%22label%22%3A%5B%22ciro.node%3D" + node_id + "%22%5D%7D";
   auto [rc, out] = run_command("curl -s --max-time 10 --unix-socket '" + engine_socket() +

@@ -41,6 +41,8 @@ class WorkerProcess {
   const std::filesystem::path& data_dir() const { return m_data_dir; }
   std::string log_text() const;
   pid_t pid() const { return m_pid; }
+  /// The node id it runs as (one per test folder).
+  std::string node_id() const;
 
   /// HTTP helpers with the bearer token.
   Result<api::ClientResponse> get(const std::string& target, bool auth = true) const;
@@ -63,6 +65,8 @@ class WorkerProcess {
 
 /// Containers on the test engine labelled ciro.node=node_id (via the engine API).
 std::vector<std::string> engine_containers(const std::string& node_id);
+/// Removes them (with their volumes): for suites whose worker stops with jobs still running.
+void remove_engine_containers(const std::string& node_id);
 /// Runs a command, returns {exit status, stdout}.
 std::pair<int, std::string> run_command(const std::string& command);
 
