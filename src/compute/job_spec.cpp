@@ -283,6 +283,8 @@ JobSpec parse(const json& root, const JobLimits& limits, bool stored) {
   if (root.contains("reward")) {
     if (root["reward"].is_number_unsigned())
       spec.reward = std::to_string(root["reward"].get<std::uint64_t>());
+    else if (root["reward"].is_number())
+      fail("reward", "expected a non-negative integer, in decimal or 0x hex");
     else {
       spec.reward = get_string(root["reward"], "reward", 80);
       bool hex = spec.reward.size() > 2 && spec.reward.rfind("0x", 0) == 0 &&
@@ -330,10 +332,32 @@ bool is_safe_relative_path(std::string_view path) {
 SpecParse parse_job_spec(std::string_view body, const JobLimits& limits, bool stored) {
   SpecParse out;
   json root;
+  // A key given twice in one object is refused: which of the two a reader keeps is not agreed on.
+  std::vector<std::set<std::string>> keys_seen;
+  std::string duplicate;
+  const json::parser_callback_t check_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
+    if (event == json::parse_event_t::object_end && !keys_seen.empty()) keys_seen.pop_back();
+    if (event == json::parse_event_t::key && !keys_seen.empty() && duplicate.empty() &&
+        !keys_seen.back().insert(parsed.get<std::string>()).second) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
   try {
-    root = json::parse(body.begin(), body.end());
+    root = json::parse(body.begin(), body.end(), check_keys);
   } catch (const json::parse_error& e) {
-    out.error = {"", "malformed JSON at byte " + std::to_string(e.byte) + ": the body must be a JSON object"};
+    // nlohmann's text: "... parse error at line L, column C: syntax error while parsing value -
+    // invalid string: ill-formed UTF-8 byte; last read: ..." keep the reason, not the bytes read.
+    std::string reason = e.what();
+    if (auto at = reason.find("while parsing "); at != std::string::npos) reason = reason.substr(at + 14);
+    if (auto last = reason.find("; last read"); last != std::string::npos) reason.resize(last);
+    out.error = {"", "malformed JSON at byte " + std::to_string(e.byte) + " (" + reason +
+                         "): the body must be a JSON object in UTF-8"};
+    return out;
+  }
+  if (!duplicate.empty()) {
+    out.error = {duplicate, "key '" + duplicate.substr(0, 80) + "' appears twice in one object"};
     return out;
   }
   try {

@@ -1,5 +1,6 @@
-#include "utils/log.h"
 #include "utils/config.h"
+
+#include <arpa/inet.h>
 
 #include <toml++/toml.h>
 
@@ -9,6 +10,7 @@
 #include <functional>
 #include <sstream>
 
+#include "utils/log.h"
 #include "utils/units.h"
 
 extern char** environ;
@@ -177,6 +179,15 @@ Result<void> check_host_port(const std::string& s) {
   const std::string port = s.substr(colon + 1);
   if (!std::all_of(port.begin(), port.end(), ::isdigit) || port.size() > 5 || std::stoi(port) > 65535) {
     return Error(Errc::invalid_argument, "'" + s + "': the port must be a number from 0 to 65535");
+  }
+  // The API binds an address, not a name.
+  std::string host = s.substr(0, colon);
+  const bool v6 = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (v6) host = host.substr(1, host.size() - 2);
+  unsigned char buf[sizeof(in6_addr)];
+  if (::inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1) {
+    return Error(Errc::invalid_argument,
+                 "'" + s + "': the address must be an IP address (e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080)");
   }
   return {};
 }

@@ -324,6 +324,15 @@ TEST_F(WorkerApi, MoreBadSpecsAreRefused) {
   expect_refused("{" + V + R"(,"inputs":[{"path":"a/b","content":"1"},{"path":"a","content":"2"}]})", 400,
                  "inputs[1].path");
   expect_refused("{" + V + R"(,"resources":{"gpu_memory":"1GiB"}})", 400, "resources.gpu_memory");
+  // A key given twice, a negative reward, bytes that are not UTF-8: each named for what it is.
+  expect_refused("{" + V + R"(,"timeout":"10s","timeout":"1h"})", 400, "timeout");
+  expect_refused("{" + V + R"(,"reward":-1})", 400, "reward");
+  auto r = w().post("/api/v1/jobs", "{" + V + ",\"name\":\"\xff\"}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("UTF-8"), std::string::npos) << r->body;
+  auto neg = w().post("/api/v1/jobs", "{" + V + R"(,"reward":-1})");
+  EXPECT_NE(neg->body.find("non-negative"), std::string::npos) << neg->body;
 }
 
 // Given a job whose output file name is not UTF-8, when it ends, then the job and the list still

@@ -97,7 +97,8 @@ TEST(Config, InvalidValueNamesFileLineKeyAndAllowed) {
 TEST(Config, WrongTypesAndRangesAreRefused) {
   for (const char* text :
        {"[node]\nbind_address = 8080\n", "[node]\nbind_address = \"nohost\"\n", "[gpu]\nutilization_threshold = 1.5\n",
-        "[gpu]\nmemory_limit = \"180%\"\n", "[network]\nlisten_port = 70000\n", "[blockchain]\nnetwork = \"moon\"\n",
+        "[gpu]\nmemory_limit = \"180%\"\n", "[network]\nlisten_port = 70000\n", "[node]\nbind_address = \"example.com:8080\"\n",
+        "[node]\nbind_address = \"[::1:8080\"\n", "[blockchain]\nnetwork = \"moon\"\n",
         "[blockchain]\naccount_address = \"0xZZ\"\n", "[log]\nformat = \"xml\"\n",
         "[executor]\ndefault_timeout = \"forever\"\n", "[gpu]\nenabled = \"yes\"\n"}) {
     auto c = load_config({write_toml(text), {}, {}});
