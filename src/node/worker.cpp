@@ -49,6 +49,9 @@ using net::awaitable;
 Result<std::string> load_or_create_token(const fs::path& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) {
+      return Error(Errc::invalid_argument, "API token " + file.string() + " is not a regular file (api.token_file)");
+    }
     if ((st.st_mode & 077) != 0) {
       return Error(
           Errc::permission_denied,

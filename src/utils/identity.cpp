@@ -48,6 +48,9 @@ Result<NodeKey> NodeKey::load(const fs::path& key_file) {
   if (::stat(key_file.c_str(), &st) != 0) {
     return Error(Errc::not_found, "node key " + key_file.string() + ": " + std::strerror(errno));
   }
+  if (!S_ISREG(st.st_mode)) {
+    return Error(Errc::invalid_argument, "node key " + key_file.string() + " is not a regular file");
+  }
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);

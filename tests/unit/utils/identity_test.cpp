@@ -72,6 +72,18 @@ TEST(Identity, MalformedKeyIsAnErrorAndNotOverwritten) {
   fs::remove_all(dir);
 }
 
+// Given a folder where the key file should be (mode 0700, so the permission check alone would
+// pass it), when loaded, then the error says it is not a regular file.
+TEST(Identity, FolderInPlaceOfTheKeyIsNamed) {
+  auto dir = temp_dir();
+  fs::create_directories(dir / NodeKey::FILE_NAME);
+  ::chmod((dir / NodeKey::FILE_NAME).c_str(), 0700);
+  auto r = NodeKey::load_or_create(dir);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("not a regular file"), std::string::npos) << r.error().message;
+  fs::remove_all(dir);
+}
+
 // Given the peer-id spec's Ed25519 example key, when the peer id is computed, then it matches the
 // spec, and decoding it gives the key back.
 TEST(Identity, PeerIdMatchesSpecExample) {
