@@ -4,10 +4,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <filesystem>
 #include <fstream>
 
 #include "compute/docker_json.h"
@@ -75,6 +77,7 @@ struct DockerExecutor::Job {
   std::string log_error;
   std::uint64_t stdout_start = 0;  // file sizes when supervision began (resume appends)
   std::uint64_t stderr_start = 0;
+  std::uint64_t disk_exceeded = 0;  // bytes found in /output above resources.disk (0: within it)
 };
 
 namespace {
@@ -85,6 +88,54 @@ LogDemuxer::Sink file_sink(DockerExecutor::Job* j) {
     std::ofstream& f = s == LogDemuxer::STDERR ? j->err_file : j->out_file;
     if (f.is_open()) f.write(data.data(), static_cast<std::streamsize>(data.size()));
   };
+}
+
+// Bytes in a folder tree (regular files only, links not followed), counting stops past `limit`
+// or after 100,000 entries: enough to tell "over the limit" without an unbounded walk.
+std::uint64_t tree_bytes(const std::filesystem::path& root, std::uint64_t limit) {
+  std::uint64_t total = 0;
+  std::size_t entries = 0;
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(root, std::filesystem::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end && total <= limit && entries < 100'000; it.increment(ec), ++entries) {
+    std::error_code fec;
+    if (it->is_regular_file(fec) && !it->is_symlink(fec)) total += it->file_size(fec);
+  }
+  return total;
+}
+
+// While the container runs, measures its /output volume where the engine keeps it on this host
+// (found through inspect; a remote or rootless engine's path may not be readable, and then there
+// is no guard) and stops the job once it holds more than resources.disk: /output is a volume
+// without a quota, so a job could otherwise fill the engine's disk before collection caps it.
+net::awaitable<void> guard_output(std::shared_ptr<DockerExecutor::Job> job, std::string inspect_target,
+                                  std::uint64_t limit, milliseconds every, milliseconds timeout) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  std::filesystem::path source;
+  while (!job->wait_finished && !job->forced) {
+    timer.expires_after(every);
+    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    if (job->wait_finished || job->forced) break;
+    if (source.empty()) {  // first tick: a job that ends sooner never costs an inspect
+      auto r = co_await job->http.request("GET", inspect_target, std::nullopt, timeout);
+      if (!r || r->status != 200) co_return;
+      const auto info = nlohmann::json::parse(r->body, nullptr, false);
+      if (!info.is_object() || !info.contains("Mounts") || !info["Mounts"].is_array()) co_return;
+      for (const auto& m : info["Mounts"]) {
+        if (m.is_object() && m.value("Destination", "") == "/output" && m.contains("Source") &&
+            m["Source"].is_string())
+          source = m["Source"].get<std::string>();
+      }
+      std::error_code ec;
+      if (source.empty() || !std::filesystem::is_directory(source, ec)) co_return;
+    }
+    const std::uint64_t bytes = tree_bytes(source, limit);
+    if (bytes > limit) {
+      job->disk_exceeded = bytes;
+      job->wake.set();
+      break;
+    }
+  }
 }
 
 net::awaitable<void> wait_container(std::shared_ptr<DockerExecutor::Job> job, std::string target, milliseconds timeout) {
@@ -260,9 +311,19 @@ net::awaitable<void> DockerExecutor::supervise(std::shared_ptr<Job> job, Contain
                       m_options.kill_grace + m_options.request_timeout;
   net::co_spawn(m_ex, follow_logs(job, std::move(logs), m_options.request_timeout), net::detached);
   net::co_spawn(m_ex, wait_container(job, api("/containers/" + id + "/wait"), wait_timeout), net::detached);
+  if (spec.max_output_bytes > 0) {
+    net::co_spawn(m_ex,
+                  guard_output(job, api("/containers/" + id + "/json"), spec.max_output_bytes, m_options.disk_check,
+                               m_options.request_timeout),
+                  net::detached);
+  }
 
   co_await job->wake.wait_until(deadline);
-  if (job->wait_finished && !job->wait_result.ok()) {
+  if (!job->wait_finished && job->disk_exceeded > 0) {
+    job->forced = EndReason::disk_limit;
+    out->detail = "/output held " + std::to_string(job->disk_exceeded) + " bytes, more than resources.disk (" +
+                  std::to_string(spec.max_output_bytes) + " bytes): stopped";
+  } else if (job->wait_finished && !job->wait_result.ok()) {
     job->forced = EndReason::engine_error;
     out->detail = "wait: " + job->wait_result.error().to_string();
   } else if (!job->wait_finished) {

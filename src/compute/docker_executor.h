@@ -32,6 +32,7 @@ struct DockerOptions {
   std::chrono::milliseconds request_timeout{30000};        ///< bound on each plain API request
   std::chrono::milliseconds kill_grace{10000};             ///< after kill: wait this long for the stop
   std::chrono::milliseconds log_drain{500};               ///< after exit: let the log stream end this long, then re-read the logs whole
+  std::chrono::milliseconds disk_check{1000};             ///< how often a running job's /output volume is measured
 };
 
 /// The JSON body of POST /containers/create for this spec (the name goes in the query string).

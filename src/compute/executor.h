@@ -46,7 +46,7 @@ struct ContainerSpec {
 };
 
 /// Why a job's container stopped.
-enum class EndReason { exited, timeout, out_of_memory, cancelled, engine_error, node_restarted };
+enum class EndReason { exited, timeout, out_of_memory, cancelled, engine_error, node_restarted, disk_limit };
 const char* end_reason_name(EndReason reason) noexcept;
 std::optional<EndReason> end_reason_from_name(std::string_view name) noexcept;
 

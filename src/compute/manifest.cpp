@@ -17,8 +17,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 6> REASONS = {"exited",    "timeout",      "out_of_memory",
-                                                     "cancelled", "engine_error", "node_restarted"};
+constexpr std::array<std::string_view, 7> REASONS = {"exited",       "timeout",        "out_of_memory", "cancelled",
+                                                     "engine_error", "node_restarted", "disk_limit"};
 
 // Compact dump; std::map-backed objects give bytewise-sorted keys. Invalid UTF-8 becomes U+FFFD
 // instead of throwing, so a container's odd error text can never stop a result being signed.
@@ -217,7 +217,7 @@ Result<ResultManifest> parse_manifest(std::string_view text) {
   CIRO_TRY(m.reason, get_string(j, ctx, "reason"));
   if (!is_valid_reason(m.reason)) {
     return field_error(ctx + ".reason", "\"" + m.reason +
-                                            "\" is not one of exited|timeout|out_of_memory|cancelled|engine_error|node_restarted");
+                                            "\" is not one of exited|timeout|out_of_memory|cancelled|engine_error|node_restarted|disk_limit");
   }
   CIRO_TRY(m.detail, get_string(j, ctx, "detail"));
   CIRO_TRY(m.started_at, get_string(j, ctx, "started_at"));

@@ -254,6 +254,36 @@ TEST_F(DockerExecutorTest, OutputCap) {
   EXPECT_FALSE(fs::exists(s.output_dir / "b_big"));
 }
 
+// Given a job that keeps writing to /output past its resources.disk and would then sleep for a
+// minute, when it runs, then it is stopped while running with reason disk_limit (not left to fill
+// the engine's disk until its timeout), and collection still stops at the cap.
+TEST_F(DockerExecutorTest, DiskLimitStopsAGrowingJob) {
+  auto s = spec("diskcap", "head -c 300000 /dev/zero > /output/grow; sleep 60");
+  s.max_output_bytes = 100000;
+  s.timeout = std::chrono::seconds(120);
+  const auto started = std::chrono::steady_clock::now();
+  auto o = run_ok(s);
+  EXPECT_EQ(o.reason, EndReason::disk_limit) << o.detail;
+  EXPECT_NE(o.detail.find("resources.disk"), std::string::npos) << o.detail;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60));  // not the sleep's end
+  EXPECT_TRUE(o.output_truncated);
+}
+
+// Given jobs ending around the time the disk guard first looks at /output (within the cap), when
+// run one after another, then each ends normally and promptly (the guard's inspect never holds up
+// the job's own wait, inspect or collection).
+TEST_F(DockerExecutorTest, DiskGuardDoesNotDelayJobsEndingNearItsFirstLook) {
+  for (const char* sleep : {"0.8", "0.9", "1.0", "1.1", "1.2"}) {
+    auto s = spec(std::string("diskedge") + sleep, std::string("echo x > /output/a; sleep ") + sleep);
+    s.max_output_bytes = 100000;
+    const auto started = std::chrono::steady_clock::now();
+    auto o = run_ok(s);
+    EXPECT_EQ(o.reason, EndReason::exited) << o.detail;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15)) << sleep;  // a stall shows as 20 s
+    ASSERT_TRUE(sync(m_exec->remove(o.container_id)).ok());
+  }
+}
+
 // Given a finished container, when resume() is called for it, then the outcome is collected again the same way.
 TEST_F(DockerExecutorTest, ResumeFinishedContainer) {
   auto s = spec("resume", "echo r > /output/r; exit 3");
