@@ -100,7 +100,7 @@ Result<std::string> read_spec(const std::string& file) {
                                                ": not a JSON object; a job spec is an object such as "
                                                "{\"image\": \"alpine:3.20\", \"command\": [\"echo\", \"hi\"]}");
     }
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     std::string what = e.what();  // "[json.exception.parse_error.101] parse error at line 1, ..."
     if (auto end = what.find("] "); what.rfind("[json.", 0) == 0 && end != std::string::npos) what.erase(0, end + 2);
     return Error(Errc::invalid_argument, name + ": not valid JSON: " + what);

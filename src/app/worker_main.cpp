@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
   }
 
   ciro::utils::ConfigSources sources;
+  if (app.count("--config") > 0 && config_file.empty()) {
+    std::cerr << "ciro-worker: --config: the file name is empty\n";
+    return 2;
+  }
   if (!config_file.empty()) sources.file = config_file;
   sources.environment = ciro::utils::config_environment();
   for (const auto& s : sets) {
@@ -56,7 +60,24 @@ int main(int argc, char** argv) {
     }
     sources.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
   }
-  auto quoted = [](const std::string& v) { return "\"" + v + "\""; };
+  // A flag's value is taken literally: as a TOML basic string with its quotes, backslashes and
+  // control characters escaped (the --set form is the one that reads TOML).
+  auto quoted = [](const std::string& v) {
+    std::string out = "\"";
+    for (const char ch : v) {
+      if (ch == '"' || ch == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+        char esc[8];
+        std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(ch)));
+        out += esc;
+      } else {
+        out += ch;
+      }
+    }
+    return out + "\"";
+  };
   if (!data_dir.empty()) sources.overrides.emplace_back("node.data_dir", quoted(data_dir));
   if (!bind.empty()) sources.overrides.emplace_back("node.bind_address", quoted(bind));
   if (!node_id.empty()) sources.overrides.emplace_back("node.id", quoted(node_id));
@@ -81,7 +102,11 @@ int main(int argc, char** argv) {
   auto opened = worker.open();
   if (!opened.ok()) {
     ciro::utils::logger("node")->critical("cannot start: {}", opened.error().message);
-    return 1;
+    // Settings that cannot work (a missing keystore, a bad key file) are configuration errors.
+    const auto code = opened.error().code;
+    return code == ciro::Errc::invalid_argument || code == ciro::Errc::not_found || code == ciro::Errc::permission_denied
+               ? 2
+               : 1;
   }
   return worker.run();
 }

@@ -205,7 +205,10 @@ int keys_cli_main(const std::vector<std::string>& args, std::ostream& out, std::
       fast = true;
     else if (a == "--decrypt")
       decrypt = true;
-    else {
+    else if (a == "--help" || a == "-h") {
+      out << USAGE;
+      return 0;
+    } else {
       err << "keys: unknown option " << a << "\n" << USAGE;
       return 2;
     }

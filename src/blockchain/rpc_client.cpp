@@ -303,9 +303,11 @@ Result<Url> parse_url(const std::string& text) {
   } else {
     return make_error(Errc::invalid_argument, "rpc url '" + text + "': must start with http:// or https://");
   }
-  const auto slash = rest.find('/');
+  const auto slash = rest.find_first_of("/?#");
   std::string authority = rest.substr(0, slash);
   u.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (u.target.front() != '/') u.target.insert(0, "/");  // "host?key=..." asks for "/?key=..."
+  if (const auto hash = u.target.find('#'); hash != std::string::npos) u.target.resize(hash);
   if (authority.empty()) return make_error(Errc::invalid_argument, "rpc url '" + text + "': no host");
   if (authority.find('@') != std::string::npos) {
     return make_error(Errc::invalid_argument, "rpc url: user:password@ is not supported (an API key goes in the path)");
@@ -322,6 +324,9 @@ Result<Url> parse_url(const std::string& text) {
   }
   if (u.port.empty()) u.port = u.tls ? "443" : "80";
   if (u.host.empty()) return make_error(Errc::invalid_argument, "rpc url '" + text + "': no host");
+  if (u.port.empty() || u.port.size() > 5 || !std::all_of(u.port.begin(), u.port.end(), ::isdigit)) {
+    return make_error(Errc::invalid_argument, "rpc url: the port must be a number");
+  }
   u.text = (u.tls ? "https://" : "http://") + authority + (u.target == "/" ? "" : "/…");
   return u;
 }

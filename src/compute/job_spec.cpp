@@ -355,6 +355,9 @@ SpecParse parse_job_spec(std::string_view body, const JobLimits& limits, bool st
     out.error = {"", "malformed JSON at byte " + std::to_string(e.byte) + " (" + reason +
                          "): the body must be a JSON object in UTF-8"};
     return out;
+  } catch (const json::exception&) {  // out_of_range.406: a number beyond a double (1e400)
+    out.error = {"", "a number in the body is out of range (beyond a 64-bit float)"};
+    return out;
   }
   if (!duplicate.empty()) {
     out.error = {duplicate, "key '" + duplicate.substr(0, 80) + "' appears twice in one object"};

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <cctype>
 #include <cerrno>
 
 #include <boost/asio/steady_timer.hpp>
@@ -135,7 +136,8 @@ awaitable<HttpResponse> list_jobs(WorkerApiContext* ctx, HttpRequest req) {
   if (auto it = req.query.find("limit"); it != req.query.end()) {
     char* end = nullptr;
     long v = std::strtol(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0' || v < 1 || v > 500) {
+    if (it->second.empty() || !std::isdigit(static_cast<unsigned char>(it->second[0])) || *end != '\0' || v < 1 ||
+        v > 500) {
       co_return api::error_response(400, "invalid_query", "limit must be an integer from 1 to 500", "limit");
     }
     limit = static_cast<std::size_t>(v);
@@ -145,7 +147,8 @@ awaitable<HttpResponse> list_jobs(WorkerApiContext* ctx, HttpRequest req) {
     char* end = nullptr;
     errno = 0;
     long long v = std::strtoll(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0' || v < 0 || errno == ERANGE) {
+    if (it->second.empty() || !std::isdigit(static_cast<unsigned char>(it->second[0])) || *end != '\0' || v < 0 ||
+        errno == ERANGE) {
       co_return api::error_response(400, "invalid_query", "after must be the next_cursor of a previous page", "after");
     }
     after = v;
@@ -494,6 +497,11 @@ awaitable<HttpResponse> metrics(WorkerApiContext* ctx, HttpRequest) {
 
 std::optional<HttpResponse> precheck_request(const WorkerApiContext* ctx, const HttpRequest& headers_only) {
   if (headers_only.path.rfind("/api/", 0) == 0 && !authorized(ctx, headers_only)) return unauthorized();
+  // A request announcing a body needs the token wherever it goes ("//api/...", "/health"):
+  // nobody else can make the node read (or invite with 100 Continue) a body.
+  const bool has_body = !headers_only.header("transfer-encoding").empty() ||
+                        (!headers_only.header("content-length").empty() && headers_only.header("content-length") != "0");
+  if (has_body && !authorized(ctx, headers_only)) return unauthorized();
   return std::nullopt;
 }
 

@@ -236,6 +236,13 @@ Result<void> check_url(const std::string& s) {
   if (host.empty() || host == "[]") {
     return Error(Errc::invalid_argument, "'" + s.substr(0, https ? 8 : 7) + "' names no host");
   }
+  const auto port_at = authority.front() == '[' ? authority.find("]:") : colon;
+  if (port_at != std::string::npos) {
+    const std::string port = authority.substr(port_at + (authority.front() == '[' ? 2 : 1));
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) > 65535) {
+      return Error(Errc::invalid_argument, "the URL's port must be a number from 1 to 65535");
+    }
+  }
   return {};
 }
 
@@ -483,7 +490,12 @@ Result<void> apply_text(Config& c, const KeySpec& k, const std::string& text, co
     // A text that happens to read as another TOML type (0x1234 is a TOML integer) may still be
     // meant as a string: try it as one before giving up.
     toml::table raw{{"v", text}};
-    if (k.set(c, *raw.get("v")).ok()) return {};
+    auto as_text = k.set(c, *raw.get("v"));
+    if (as_text.ok()) return {};
+    if (k.type.find("integer") == std::string::npos && k.type.find("number") == std::string::npos &&
+        k.type != "bool") {
+      return located(where, k, as_text.error());  // a text key: its own complaint says more
+    }
   }
   if (!r.ok()) return located(where, k, r.error());
   return {};
@@ -495,40 +507,45 @@ std::string line_of(const toml::node& n) { return std::to_string(n.source().begi
 // set (file:line, environment variable, flag), or "built-in default".
 using Origins = std::map<std::string, std::string>;
 Result<void> validate(const Config& c, const Origins& origins) {
-  std::string first_key;
-  auto bad = [&](const std::string& m) {
-    const auto it = origins.find(first_key);
-    return Error(Errc::invalid_argument, (it == origins.end() ? std::string("built-in default") : it->second) + ": " + m);
+  // The message starts with where the keys involved were set (those not left at their default).
+  auto bad = [&](std::initializer_list<const char*> keys, const std::string& m) {
+    std::string where;
+    for (const char* k : keys) {
+      if (auto it = origins.find(k); it != origins.end()) where += (where.empty() ? "" : ", ") + it->second;
+    }
+    return Error(Errc::invalid_argument, (where.empty() ? std::string("built-in defaults") : where) + ": " + m);
   };
-  first_key = "executor.default_memory";
   if (c.executor.default_memory > c.executor.max_memory) {
-    return bad("executor.default_memory (" + format_size(c.executor.default_memory) +
-               ") is above executor.max_memory (" + format_size(c.executor.max_memory) + ")");
+    return bad({"executor.default_memory", "executor.max_memory"},
+               "executor.default_memory (" + format_size(c.executor.default_memory) +
+                   ") is above executor.max_memory (" + format_size(c.executor.max_memory) + ")");
   }
-  first_key = "executor.default_cpus";
   if (c.executor.default_cpus > c.executor.max_cpus) {
-    return bad("executor.default_cpus is above executor.max_cpus");
+    return bad({"executor.default_cpus", "executor.max_cpus"}, "executor.default_cpus is above executor.max_cpus");
   }
-  first_key = "executor.default_pids";
-  if (c.executor.default_pids > c.executor.max_pids) return bad("executor.default_pids is above executor.max_pids");
-  first_key = "executor.default_timeout";
+  if (c.executor.default_pids > c.executor.max_pids) {
+    return bad({"executor.default_pids", "executor.max_pids"}, "executor.default_pids is above executor.max_pids");
+  }
   if (c.executor.default_timeout > c.executor.max_timeout) {
-    return bad("executor.default_timeout is above executor.max_timeout");
+    return bad({"executor.default_timeout", "executor.max_timeout"},
+               "executor.default_timeout is above executor.max_timeout");
   }
-  first_key = "blockchain.enabled";
   if (c.blockchain.enabled && c.blockchain.rpc_url.empty()) {
-    return bad("blockchain.enabled is true but blockchain.rpc_url is empty");
+    return bad({"blockchain.enabled", "blockchain.rpc_url"}, "blockchain.enabled is true but blockchain.rpc_url is empty");
   }
   if (c.blockchain.enabled && c.blockchain.account_address.empty()) {
-    return bad("blockchain.enabled is true but blockchain.account_address is empty");
+    return bad({"blockchain.enabled", "blockchain.account_address"},
+               "blockchain.enabled is true but blockchain.account_address is empty");
   }
   if (c.blockchain.enabled && c.blockchain.keystore.empty()) {
-    return bad("blockchain.enabled is true but blockchain.keystore is empty (create one with: ciro-worker keys new)");
+    return bad({"blockchain.enabled", "blockchain.keystore"},
+               "blockchain.enabled is true but blockchain.keystore is empty (create one with: ciro-worker keys new)");
   }
   const bool has_defaults = c.blockchain.network == "sepolia" || c.blockchain.network == "testnet";
   if (c.blockchain.enabled && !has_defaults && c.blockchain.job_manager_address.empty()) {
-    return bad("blockchain.network is " + c.blockchain.network +
-               ", which has no default contracts: set blockchain.job_manager_address (and cdc_pool_address)");
+    return bad({"blockchain.network", "blockchain.enabled"},
+               "blockchain.network is " + c.blockchain.network +
+                   ", which has no default contracts: set blockchain.job_manager_address (and cdc_pool_address)");
   }
   return {};
 }

@@ -333,6 +333,11 @@ TEST_F(WorkerApi, MoreBadSpecsAreRefused) {
   EXPECT_NE(r->body.find("UTF-8"), std::string::npos) << r->body;
   auto neg = w().post("/api/v1/jobs", "{" + V + R"(,"reward":-1})");
   EXPECT_NE(neg->body.find("non-negative"), std::string::npos) << neg->body;
+  for (const char* number : {"1e400", "-1e400"}) {  // beyond a double: 400, not 500
+    auto big = w().post("/api/v1/jobs", "{" + V + ",\"env\":{\"A\":" + number + "}}");
+    EXPECT_EQ(big->status, 400) << big->body;
+    EXPECT_NE(big->body.find("out of range"), std::string::npos) << big->body;
+  }
 }
 
 // Given a job whose output file name is not UTF-8, when it ends, then the job and the list still
@@ -435,6 +440,8 @@ TEST_F(WorkerApi, TargetsAreMatchedExactly) {
   EXPECT_EQ(w().get("/api/v1/jobs/abc%2Fresult")->status, 404);
   auto huge = w().get("/api/v1/jobs?after=99999999999999999999999");
   EXPECT_EQ(huge->status, 400) << huge->body;
+  EXPECT_EQ(w().get("/api/v1/jobs?limit=%2B5")->status, 400);
+  EXPECT_EQ(w().get("/api/v1/jobs?after=%205")->status, 400);
 }
 
 // Given a job submitted with "Expect: 100-continue", when the headers are accepted, then the
@@ -447,4 +454,16 @@ TEST_F(WorkerApi, ExpectContinueIsAnswered) {
                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_EQ(out.rfind("HTTP/1.1 100 Continue", 0), 0u) << out;
   EXPECT_NE(out.find("HTTP/1.1 201 Created"), std::string::npos) << out;
+}
+
+// Given requests announcing a body outside the API prefix's exact spelling and without a token
+// (with "Expect: 100-continue"), when sent, then they are answered 401 from their headers: no
+// 100 Continue invites the body and none is read.
+TEST_F(WorkerApi, UnauthenticatedBodiesAreNeverInvited) {
+  for (const std::string& target : {"//api/v1/jobs", "/API/v1/jobs", "/api", "/health"}) {
+    const std::string out = raw_exchange(
+        w().url(), "POST " + target + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n");
+    EXPECT_EQ(out.find("100 Continue"), std::string::npos) << target << " -> " << out;
+    EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << target << " -> " << out;
+  }
 }

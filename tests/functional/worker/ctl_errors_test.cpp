@@ -403,5 +403,11 @@ TEST(CtlErrors, SubmitOfInvalidJsonIsRefusedBeforeSending) {
       run_bin(CIRO_CTL_BIN, {"--url", port.url(), "submit", "-"}, "printf 'nope' | env -u CIRO_URL -u CIRO_API_TOKEN");
   EXPECT_EQ(rc3, 2) << out3;
   EXPECT_TRUE(has(out3, "the job spec on stdin: not valid JSON")) << out3;
+
+  const std::string huge = (dir / "huge.json").string();  // a number beyond a double: no crash
+  std::ofstream(huge) << R"({"api_version":"ciro/v1","reward":1e400})";
+  auto [rc4, out4] = ctl({"--url", port.url(), "submit", huge});
+  EXPECT_EQ(rc4, 2) << out4;
+  EXPECT_TRUE(has(out4, "not valid JSON")) << out4;
   fs::remove_all(dir);
 }

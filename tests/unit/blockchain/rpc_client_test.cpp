@@ -265,4 +265,11 @@ TEST(RpcClient, ErrorsDoNotRepeatTheUrlPath) {
   const std::string text = n.error().to_string();
   EXPECT_EQ(text.find("SECRETKEY123"), std::string::npos) << text;
   EXPECT_NE(text.find("http://127.0.0.1:"), std::string::npos) << text;
+  // The same for a key in the query string with no path before it.
+  RpcOptions q = fast({dead_url().substr(0, dead_url().rfind('/')) + "?apikey=SECRETQUERY456"});
+  q.max_attempts = 1;
+  RpcClient cq(io.get_executor(), q);
+  auto nq = run_coro(io, cq.block_number());
+  ASSERT_FALSE(nq.ok());
+  EXPECT_EQ(nq.error().to_string().find("SECRETQUERY456"), std::string::npos) << nq.error().to_string();
 }

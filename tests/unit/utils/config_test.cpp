@@ -196,6 +196,13 @@ TEST(Config, CrossKeyErrorNamesWhereTheValueCameFrom) {
   auto c = load_config({file, {{"CIRO_EXECUTOR__DEFAULT_MEMORY", "3GiB"}}, {}});
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().message.rfind("environment CIRO_EXECUTOR__DEFAULT_MEMORY", 0), 0u) << c.error().message;
+  auto m = load_config({std::nullopt, {{"CIRO_EXECUTOR__MAX_MEMORY", "8MiB"}}, {}});
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().message.rfind("environment CIRO_EXECUTOR__MAX_MEMORY", 0), 0u) << m.error().message;
+  // A decimal number where a hex felt is expected is named as such, not as a type mismatch.
+  auto felt = load_config({std::nullopt, {{"CIRO_BLOCKCHAIN__ACCOUNT_ADDRESS", "1234"}}, {}});
+  ASSERT_FALSE(felt.ok());
+  EXPECT_NE(felt.error().message.find("hex felt"), std::string::npos) << felt.error().message;
 }
 
 // Given chain values that cannot work (an address not below the Stark prime, a URL without a
@@ -208,6 +215,7 @@ TEST(Config, UnusableChainValuesAreRefused) {
         "[blockchain]\njob_manager_address = \"0x" + std::string(64, 'f') + "\"\n",
         std::string("[blockchain]\nrpc_url = \"http://\"\n"), std::string("[blockchain]\nrpc_url = \"https:///v2/KEY1\"\n"),
         std::string("[blockchain]\nrpc_url = \"https://user:KEY2@rpc.example/v2\"\n"),
+        std::string("[blockchain]\nrpc_url = \"http://rpc.example:notaport/KEY3\"\n"),
         std::string("[blockchain]\nenabled = true\nnetwork = \"mainnet\"\nrpc_url = \"https://rpc.example\"\n"
                     "account_address = \"0x1\"\nkeystore = \"k.json\"\n"),
         std::string("[blockchain]\nenabled = true\nnetwork = \"devnet\"\nrpc_url = \"http://127.0.0.1:5050\"\n"
