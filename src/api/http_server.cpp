@@ -163,6 +163,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
+  // An error answered from the headers, then the connection is closed; a HEAD gets no body.
+  static awaitable<void> write_refusal(beast::tcp_stream& stream, HttpResponse r, bool head) {
+    auto res = make_plain(std::move(r), 11, false);
+    if (head) {
+      http::response<http::empty_body> h{res.result(), 11};
+      h.base() = res.base();
+      h.content_length(res.body().size());
+      co_await write_simple(stream, h);
+    } else {
+      co_await write_simple(stream, res);
+    }
+  }
+
   template <typename Body>
   static awaitable<beast::error_code> write_simple(beast::tcp_stream& stream, http::response<Body>& res) {
     auto [ec, n] = co_await http::async_write(stream, res, tuple_awaitable);
@@ -189,8 +202,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (!ec) {
         if (auto refused = framing_error(parser.get())) {
           // Answered and closed: what follows on this connection cannot be trusted to be a request.
-          auto res = make_plain(std::move(*refused), 11, false);
-          co_await write_simple(*stream, res);
+          co_await write_refusal(*stream, std::move(*refused), parser.get().method() == http::verb::head);
           break;
         }
       }
@@ -198,8 +210,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         // Refuse (e.g. 401) before reading a body nobody is entitled to make us hold.
         HttpRequest head_only = convert_header(parser.get(), remote);
         if (auto refused = options.precheck(head_only)) {
-          auto res = make_plain(std::move(*refused), 11, false);
-          co_await write_simple(*stream, res);
+          co_await write_refusal(*stream, std::move(*refused), parser.get().method() == http::verb::head);
           break;
         }
       }

@@ -441,6 +441,10 @@ TEST_F(WorkerApi, TargetsAreMatchedExactly) {
   auto huge = w().get("/api/v1/jobs?after=99999999999999999999999");
   EXPECT_EQ(huge->status, 400) << huge->body;
   EXPECT_EQ(w().get("/api/v1/jobs?limit=%2B5")->status, 400);
+  // A HEAD refused from its headers gets the status and headers, no body.
+  const std::string head = raw_exchange(w().url(), "HEAD /api/v1/node HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(head.rfind("HTTP/1.1 401", 0), 0u) << head;
+  EXPECT_EQ(head.size(), head.find("\r\n\r\n") + 4) << head;
   EXPECT_EQ(w().get("/api/v1/jobs?after=%205")->status, 400);
 }
 
