@@ -258,7 +258,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       beast::error_code wec;
       if (response.stream || !response.file.empty()) {
         wec = co_await write_streamed(*stream, std::move(response), version, head);
-        if (wec || !keep_alive) break;
+        if (wec || !keep_alive || version < 11) break;  // a 1.0 body ends with the connection
         continue;
       }
       auto res = make_plain(std::move(response), version, keep_alive);
@@ -320,7 +320,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     res.set(http::field::server, "ciro-worker");
     res.set(http::field::content_type, r.content_type);
     for (const auto& [k, v] : r.headers) res.set(k, v);
-    res.chunked(true);
+    // HTTP/1.1: chunked. HTTP/1.0 knows no chunks: the body is sent as is and ended by the close
+    // (the caller closes after a streamed reply to a 1.0 client, which never keeps alive here).
+    const bool chunked = version >= 11;
+    if (chunked) {
+      res.chunked(true);
+    } else {
+      res.keep_alive(false);
+    }
     http::response_serializer<http::empty_body> sr{res};
     stream.expires_after(options.request_timeout);
     auto [ec, n] = co_await http::async_write_header(stream, sr, tuple_awaitable);
@@ -344,9 +351,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (!next || stopped) break;
       if (next->empty()) continue;
       stream.expires_after(options.request_timeout);
-      auto [wec, wn] = co_await net::async_write(stream, http::make_chunk(net::buffer(*next)), tuple_awaitable);
+      beast::error_code wec;
+      if (chunked) {
+        auto [e, wn] = co_await net::async_write(stream, http::make_chunk(net::buffer(*next)), tuple_awaitable);
+        wec = e;
+      } else {
+        auto [e, wn] = co_await net::async_write(stream, net::buffer(*next), tuple_awaitable);
+        wec = e;
+      }
       if (wec) co_return wec;
     }
+    if (!chunked) co_return beast::error_code{};
     auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), tuple_awaitable);
     co_return lec;
   }

@@ -109,6 +109,12 @@ TEST_F(WorkerApi, JobRunsAndProducesSignedResult) {
   EXPECT_EQ(out->body, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n");
   auto logs = w().get("/api/v1/jobs/" + id + "/logs?stream=stdout");
   EXPECT_EQ(logs->body, "done\n");
+  // An HTTP/1.0 client gets the streamed body as is (no chunks), ended by the close.
+  const std::string old = raw_exchange(w().url(), "GET /api/v1/jobs/" + id + "/outputs/h.txt HTTP/1.0\r\nAuthorization: Bearer " +
+                                                      w().token() + "\r\n\r\n");
+  EXPECT_EQ(old.rfind("HTTP/1.0 200", 0), 0u) << old;
+  EXPECT_EQ(old.find("chunked"), std::string::npos) << old;
+  EXPECT_EQ(old.substr(old.find("\r\n\r\n") + 4), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n");
   auto manifest = json::parse(w().get("/api/v1/jobs/" + id + "/result")->body);
   EXPECT_EQ(manifest["outputs"][0]["path"], "h.txt");
   EXPECT_EQ(manifest["outputs"][0]["size"], 65);
