@@ -118,7 +118,7 @@ Felt invoke_v3_hash(const InvokeV3& tx, const Felt& chain_id, bool query_only) {
 }
 
 Result<Felt> parse_chain_id(std::string_view text) {
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) return Felt::from_hex(text);
+  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) return Felt::from_hex(text);
   if (text.empty()) return make_error(Errc::invalid_argument, "chain id is empty");
   return short_string(text);
 }

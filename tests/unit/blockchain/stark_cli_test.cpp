@@ -76,6 +76,32 @@ TEST(StarkCli, InvokeHashFromFileWithChainIdFlag) {
   std::remove(tmp.c_str());
 }
 
+TEST(StarkCli, InvokeHashRefusesAmbiguousInput) {
+  // given a transaction file naming its nonce twice, a folder as FILE, and "--chain-id 0x" / when
+  // invoke-hash runs / then each is refused with a message (no hash of a guessed input)
+  const std::string tmp = ::testing::TempDir() + "/stark_cli_twice.json";
+  {
+    std::ofstream f(tmp);
+    f << R"({"chain_id":"0x534e5f5345504f4c4941","type":"INVOKE","version":"0x3","sender_address":"0x12fd538",
+            "calldata":[],"nonce":"0x54","nonce":"0x55","tip":"0x0","paymaster_data":[],"account_deployment_data":[],
+            "nonce_data_availability_mode":"L1","fee_data_availability_mode":"L1",
+            "resource_bounds":{"l1_gas":{"max_amount":"0x7c9","max_price_per_unit":"0x1"},
+              "l2_gas":{"max_amount":"0x0","max_price_per_unit":"0x0"},
+              "l1_data_gas":{"max_amount":"0x0","max_price_per_unit":"0x0"}}})";
+  }
+  const auto twice = run({"invoke-hash", tmp});
+  EXPECT_NE(twice.rc, 0);
+  EXPECT_NE(twice.err.find("'nonce' is given twice"), std::string::npos) << twice.err;
+  const auto folder = run({"invoke-hash", ::testing::TempDir()});
+  EXPECT_NE(folder.rc, 0);
+  EXPECT_NE(folder.err.find("not a readable file"), std::string::npos) << folder.err;
+  const std::string path = std::string(CIRO_TEST_DATA_DIR) + "/starknet/invoke_v3_tx1.json";
+  const auto empty_hex = run({"invoke-hash", path, "--chain-id", "0x"});
+  EXPECT_NE(empty_hex.rc, 0);
+  EXPECT_TRUE(empty_hex.out.empty()) << empty_hex.out;
+  std::remove(tmp.c_str());
+}
+
 TEST(StarkCli, BadUsageExitsTwoWithMessage) {
   // given missing or malformed arguments / when run / then exit 2 and a message on stderr
   for (const auto& args : std::vector<std::vector<std::string>>{
