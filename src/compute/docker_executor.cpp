@@ -112,13 +112,20 @@ net::awaitable<void> guard_output(std::shared_ptr<DockerExecutor::Job> job, std:
                                   std::uint64_t limit, milliseconds every, milliseconds timeout) {
   net::steady_timer timer(co_await net::this_coro::executor);
   std::filesystem::path source;
+  // Podman 4.3 can hold an inspect of a container that is exiting (and the inspects after it)
+  // until the client gives up: a short bound, and another try at the next tick while it runs.
+  const milliseconds inspect_timeout = std::min(timeout, milliseconds{2000});
+  int inspect_failures = 0;
   while (!job->wait_finished && !job->forced) {
     timer.expires_after(every);
     co_await timer.async_wait(net::as_tuple(net::use_awaitable));
     if (job->wait_finished || job->forced) break;
     if (source.empty()) {  // first tick: a job that ends sooner never costs an inspect
-      auto r = co_await job->http.request("GET", inspect_target, std::nullopt, timeout);
-      if (!r || r->status != 200) co_return;
+      auto r = co_await job->http.request("GET", inspect_target, std::nullopt, inspect_timeout);
+      if (!r || r->status != 200) {
+        if (++inspect_failures >= 5) co_return;
+        continue;
+      }
       const auto info = nlohmann::json::parse(r->body, nullptr, false);
       if (!info.is_object() || !info.contains("Mounts") || !info["Mounts"].is_array()) co_return;
       for (const auto& m : info["Mounts"]) {
