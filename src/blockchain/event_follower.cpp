@@ -42,6 +42,13 @@ Result<void> EventFollower::save_cursor(const EventCursor& c) {
   return {};
 }
 
+Result<void> EventFollower::save_checkpoint(std::uint64_t number, const Felt& hash) {
+  CIRO_TRY(auto n, m_db.exec("INSERT OR REPLACE INTO chain_block_checkpoint (name, number, hash) VALUES (?, ?, ?)",
+                             {m_options.name, static_cast<std::int64_t>(number), hash.to_hex()}));
+  (void)n;
+  return {};
+}
+
 EventCursor EventFollower::cursor() {
   auto c = load_cursor();
   return c ? *c : EventCursor{};
@@ -147,11 +154,7 @@ awaitable<Result<std::size_t>> EventFollower::step() {
     // Every block an event was delivered from gets a checkpoint, so that a later reorg rolls back
     // no further than the first block that really changed: unchanged blocks are not delivered twice.
     auto saved = m_db.transaction([&]() -> Result<void> {
-      if (e.block_hash) {
-        CIRO_TRY(auto a, m_db.exec("INSERT OR REPLACE INTO chain_block_checkpoint (name, number, hash) VALUES (?, ?, ?)",
-                                   {m_options.name, static_cast<std::int64_t>(*e.block_number), e.block_hash->to_hex()}));
-        (void)a;
-      }
+      if (e.block_hash) CIRO_TRY_VOID(save_checkpoint(*e.block_number, *e.block_hash));
       return save_cursor(c);
     });
     if (!saved) co_return saved.error();
@@ -159,13 +162,11 @@ awaitable<Result<std::size_t>> EventFollower::step() {
   }
   const EventCursor next{to + 1, -1, -1};
   auto tx = m_db.transaction([&]() -> Result<void> {
-    CIRO_TRY(auto a, m_db.exec("INSERT OR REPLACE INTO chain_block_checkpoint (name, number, hash) VALUES (?, ?, ?)",
-                               {m_options.name, static_cast<std::int64_t>(to), to_hash.to_hex()}));
+    CIRO_TRY_VOID(save_checkpoint(to, to_hash));
     CIRO_TRY(auto b,
              m_db.exec("DELETE FROM chain_block_checkpoint WHERE name = ? AND number NOT IN (SELECT number FROM "
                        "chain_block_checkpoint WHERE name = ? ORDER BY number DESC LIMIT ?)",
                        {m_options.name, m_options.name, static_cast<std::int64_t>(m_options.checkpoints_kept)}));
-    (void)a;
     (void)b;
     return save_cursor(next);
   });

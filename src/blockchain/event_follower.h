@@ -62,6 +62,8 @@ class EventFollower {
  private:
   Result<EventCursor> load_cursor();
   Result<void> save_cursor(const EventCursor& c);
+  /// The hash a block had when events were taken from it (checked for reorgs later).
+  Result<void> save_checkpoint(std::uint64_t number, const Felt& hash);
   boost::asio::awaitable<Result<void>> check_reorg(EventCursor& c);
 
   RpcClient& m_rpc;

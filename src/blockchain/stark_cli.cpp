@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +10,7 @@
 #include "blockchain/hash.h"
 #include "blockchain/invoke_v3.h"
 #include "utils/encoding.h"
+#include "utils/json_keys.h"
 
 using ciro::utils::from_hex;
 
@@ -79,20 +79,12 @@ int cmd_invoke_hash(const std::vector<std::string>& args, std::ostream& out, std
   if (!in) return input_error(err, "cannot read " + file);
   std::stringstream buf;
   buf << in.rdbuf();
-  // A field given twice would silently pick one of two hashes: refused.
-  std::vector<std::set<std::string>> seen;
-  std::string twice;
-  const nlohmann::json::parser_callback_t check = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
-    if (ev == nlohmann::json::parse_event_t::object_start) seen.emplace_back();
-    if (ev == nlohmann::json::parse_event_t::object_end && !seen.empty()) seen.pop_back();
-    if (ev == nlohmann::json::parse_event_t::key && !seen.empty() && twice.empty() &&
-        !seen.back().insert(parsed.get<std::string>()).second)
-      twice = parsed.get<std::string>();
-    return true;
-  };
-  const auto j = nlohmann::json::parse(buf.str(), check, false);
+  utils::DuplicateKeyCheck keys;  // a field given twice would silently pick one of two hashes
+  const auto j = nlohmann::json::parse(buf.str(), keys.callback(), false);
   if (j.is_discarded()) return input_error(err, file + ": not valid JSON");
-  if (!twice.empty()) return input_error(err, file + ": field '" + twice.substr(0, 80) + "' is given twice");
+  if (!keys.duplicate().empty()) {
+    return input_error(err, file + ": field '" + keys.duplicate().substr(0, 80) + "' is given twice");
+  }
   if (chain.empty() && j.is_object() && j.contains("chain_id") && j["chain_id"].is_string()) chain = j["chain_id"].get<std::string>();
   if (chain.empty()) return usage_error(err, "no chain id: pass --chain-id or put chain_id in the file");
   auto chain_id = parse_chain_id(chain);

@@ -6,9 +6,9 @@
 
 #include <cmath>
 #include <regex>
-#include <set>
 
 #include "utils/encoding.h"
+#include "utils/json_keys.h"
 #include "utils/units.h"
 
 namespace ciro::compute {
@@ -332,20 +332,9 @@ bool is_safe_relative_path(std::string_view path) {
 SpecParse parse_job_spec(std::string_view body, const JobLimits& limits, bool stored) {
   SpecParse out;
   json root;
-  // A key given twice in one object is refused: which of the two a reader keeps is not agreed on.
-  std::vector<std::set<std::string>> keys_seen;
-  std::string duplicate;
-  const json::parser_callback_t check_keys = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
-    if (event == json::parse_event_t::object_end && !keys_seen.empty()) keys_seen.pop_back();
-    if (event == json::parse_event_t::key && !keys_seen.empty() && duplicate.empty() &&
-        !keys_seen.back().insert(parsed.get<std::string>()).second) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
+  utils::DuplicateKeyCheck keys;
   try {
-    root = json::parse(body.begin(), body.end(), check_keys);
+    root = json::parse(body.begin(), body.end(), keys.callback());
   } catch (const json::parse_error& e) {
     // nlohmann's text: "... parse error at line L, column C: syntax error while parsing value -
     // invalid string: ill-formed UTF-8 byte; last read: ..." keep the reason, not the bytes read.
@@ -359,8 +348,8 @@ SpecParse parse_job_spec(std::string_view body, const JobLimits& limits, bool st
     out.error = {"", "a number in the body is out of range (beyond a 64-bit float)"};
     return out;
   }
-  if (!duplicate.empty()) {
-    out.error = {duplicate, "key '" + duplicate.substr(0, 80) + "' appears twice in one object"};
+  if (const std::string& twice = keys.duplicate(); !twice.empty()) {
+    out.error = {twice, "key '" + twice.substr(0, 80) + "' appears twice in one object"};
     return out;
   }
   try {
